@@ -1,0 +1,41 @@
+# Everything a newcomer needs: `make run` serves, `make test` checks. Both set up
+# .venv from pyproject.toml first (only again when pyproject.toml changes).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKAGES := schema resolvers webhooks storage server
+
+.PHONY: run test lint typecheck pytest schema bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/modelreg db upgrade
+	$(BIN)/modelreg serve
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict $(PACKAGES) tests bench
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+# Re-export schema/schema.graphql after changing the GraphQL surface.
+schema: $(STAMP)
+	$(BIN)/python -m schema.export
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,61 @@
+"""Aliases: movable per-model names for versions (`champion`, `challenger`)."""
+
+from dataclasses import dataclass
+
+from resolvers import validation
+from resolvers.context import RequestContext
+from resolvers.errors import NotFound
+from resolvers.models import model_not_found
+from resolvers.versions import locked_version
+from storage.clock import utcnow
+from storage.queries import aliases, models
+from storage.records import AliasRecord, ModelRecord, VersionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class AliasChange:
+    model: ModelRecord
+    alias: AliasRecord
+    previous_version: int | None
+
+
+async def set_alias(ctx: RequestContext, *, name: str, alias: str, version: int) -> AliasChange:
+    """Point `alias` at `version`, moving it if it points elsewhere."""
+    validation.alias_name(alias)
+    async with ctx.db.transaction() as conn:
+        model, record = await locked_version(conn, ctx, name, version)
+        previous = await aliases.get_alias(conn, model.id, alias)
+        await aliases.set_alias(conn, model.id, alias, record.id)
+    return AliasChange(
+        model=model,
+        alias=AliasRecord(model.id, alias, record.id, record.version),
+        previous_version=previous.version if previous is not None else None,
+    )
+
+
+async def delete_alias(ctx: RequestContext, *, name: str, alias: str) -> AliasChange:
+    validation.model_name(name, "modelName")
+    validation.alias_name(alias)
+    async with ctx.db.transaction() as conn:
+        model = await models.lock_model(conn, name, actor=ctx.actor, now=utcnow())
+        if model is None:
+            raise model_not_found(name)
+        previous = await aliases.get_alias(conn, model.id, alias)
+        if previous is None:
+            raise alias_not_found(name, alias)
+        await aliases.delete_alias(conn, model.id, alias)
+    return AliasChange(model=model, alias=previous, previous_version=previous.version)
+
+
+def alias_not_found(name: str, alias: str) -> NotFound:
+    return NotFound(f"model {name!r} has no alias {alias!r}", model=name, alias=alias)
+
+
+async def version_of_alias(ctx: RequestContext, model: ModelRecord, alias: str) -> VersionRecord:
+    validation.alias_name(alias)
+    async with ctx.db.read() as conn:
+        found = await aliases.get_alias(conn, model.id, alias)
+    record = await ctx.loaders.version_by_id.load(found.version_id) if found else None
+    if record is None:
+        raise alias_not_found(model.name, alias)
+    return record

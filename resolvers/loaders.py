@@ -1,0 +1,119 @@
+"""Per-request DataLoaders: nested fields cost one query per field, not per item.
+
+Every batch opens its own connection: sibling fields resolve concurrently and
+an AsyncConnection must never be shared between them.
+"""
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.dataloader import DataLoader
+
+from storage.database import Database
+from storage.enums import Stage
+from storage.pagination import PageRequest
+from storage.queries import aliases, history, models, tags, versions
+from storage.queries.tags import TagOwner
+from storage.records import AliasRecord, HistoryRecord, ModelRecord, TagRecord, VersionRecord
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+G = TypeVar("G", bound=Hashable)
+
+Fetch = Callable[[AsyncConnection, Sequence[K]], Awaitable[Mapping[K, V]]]
+
+# (owner, page) keys: the page part groups keys into one statement each.
+VersionPageKey = tuple[int, Stage | None, PageRequest]
+HistoryPageKey = tuple[int, PageRequest]
+VersionHistoryPageKey = tuple[tuple[int, int], PageRequest]
+
+
+class Loaders:
+    """The DataLoaders of one request."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.model_by_id = self._loader(models.get_models_by_ids, None)
+        self.model_by_name = self._loader(models.get_models_by_names, None)
+        self.version_by_id = self._loader(versions.get_versions_by_ids, None)
+        self.version_by_name = self._loader(versions.get_versions_by_name, None)
+        self.version_by_model_id = self._loader(versions.get_versions_by_number, None)
+        self.production_version = self._loader(
+            lambda c, ids: versions.latest_versions(c, ids, Stage.PRODUCTION), None
+        )
+        self.latest_version = self._loader(versions.latest_versions, None)
+        self.staging_versions: DataLoader[int, list[VersionRecord]] = self._loader(
+            lambda c, ids: versions.versions_in_stage(c, ids, Stage.STAGING), []
+        )
+        self.model_tags: DataLoader[int, list[TagRecord]] = self._loader(
+            lambda c, ids: tags.tags_of(c, TagOwner.MODEL, ids), []
+        )
+        self.version_tags: DataLoader[int, list[TagRecord]] = self._loader(
+            lambda c, ids: tags.tags_of(c, TagOwner.VERSION, ids), []
+        )
+        self.model_aliases: DataLoader[int, list[AliasRecord]] = self._loader(
+            aliases.aliases_of_models, []
+        )
+        self.version_aliases: DataLoader[int, list[AliasRecord]] = self._loader(
+            aliases.aliases_of_versions, []
+        )
+        self.version_page: DataLoader[VersionPageKey, list[VersionRecord]] = self._grouped(
+            lambda key: (key[1], key[2]),
+            lambda c, ids, group: versions.version_pages(c, ids, group[0], group[1]),
+        )
+        self.version_count: DataLoader[tuple[int, Stage | None], int] = self._grouped(
+            lambda key: key[1],
+            lambda c, ids, stage: versions.count_versions(c, ids, stage),
+            default=0,
+        )
+        self.history_page: DataLoader[HistoryPageKey, list[HistoryRecord]] = self._grouped(
+            lambda key: key[1], history.history_pages
+        )
+        self.history_count: DataLoader[int, int] = self._loader(history.count_history, 0)
+        self.version_history_page: DataLoader[VersionHistoryPageKey, list[HistoryRecord]] = (
+            self._grouped(lambda key: key[1], history.version_history_pages)
+        )
+        self.version_history_count: DataLoader[tuple[int, int], int] = self._loader(
+            history.count_version_history, 0
+        )
+
+    def _loader(self, fetch: Fetch[K, V], default: V) -> DataLoader[K, V]:
+        async def load(keys: list[K]) -> list[V]:
+            async with self._db.read() as conn:
+                found = await fetch(conn, keys)
+            return [found.get(key, default) for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    def _grouped(
+        self,
+        group_of: Callable[[Any], G],
+        fetch: Callable[[AsyncConnection, Sequence[Any], G], Awaitable[Mapping[Any, Any]]],
+        default: Any = None,
+    ) -> DataLoader[Any, Any]:
+        """A loader whose keys are (owner, *params): one statement per distinct params."""
+
+        async def load(keys: list[Any]) -> list[Any]:
+            owners_by_group: dict[G, list[Any]] = defaultdict(list)
+            for key in keys:
+                owners_by_group[group_of(key)].append(key[0])
+            found: dict[tuple[Any, G], Any] = {}
+            async with self._db.read() as conn:
+                for group, owners in owners_by_group.items():
+                    rows = await fetch(conn, list(dict.fromkeys(owners)), group)
+                    for owner, value in rows.items():
+                        found[(owner, group)] = value
+            empty = [] if default is None else default
+            return [found.get((key[0], group_of(key)), empty) for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    def prime_version(self, record: VersionRecord) -> None:
+        """Remember a version just read or written, so its fields need no query."""
+        self.version_by_id.prime(record.id, record, force=True)
+
+    def prime_model(self, record: ModelRecord) -> None:
+        self.model_by_id.prime(record.id, record, force=True)
+        self.model_by_name.prime(record.name, record, force=True)

@@ -1,0 +1,99 @@
+"""Registered models: create, read, list, update, delete."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from resolvers import validation
+from resolvers.context import RequestContext
+from resolvers.errors import Conflict, NotFound
+from resolvers.pagination import Page, encode_cursor, make_page, page_request
+from storage.clock import utcnow
+from storage.queries import models, tags
+from storage.queries.models import ModelFilter, ModelOrder
+from storage.queries.tags import TagOwner
+from storage.records import ModelRecord
+
+_CURSOR_TYPES: dict[ModelOrder, tuple[type, ...]] = {
+    ModelOrder.NAME: (str, int),
+    ModelOrder.CREATED_AT: (datetime, int),
+    ModelOrder.UPDATED_AT: (datetime, int),
+}
+
+
+def model_not_found(name: str) -> NotFound:
+    return NotFound(f"model {name!r} does not exist", model=name)
+
+
+async def create_model(
+    ctx: RequestContext, *, name: str, description: str | None, tags_: Sequence[tuple[str, str]]
+) -> ModelRecord:
+    validation.model_name(name)
+    description = validation.text(description, "description", validation.DESCRIPTION_MAX)
+    tag_pairs = validation.entries(tags_, "tags", validation.TAG_VALUE_MAX)
+    async with ctx.db.transaction() as conn:
+        record = await models.insert_model(
+            conn, name=name, description=description, actor=ctx.actor, now=utcnow()
+        )
+        if record is None:
+            raise Conflict(f"model {name!r} already exists", model=name)
+        await tags.set_tags(conn, TagOwner.MODEL, record.id, tag_pairs)
+    ctx.loaders.prime_model(record)
+    return record
+
+
+async def get_model(ctx: RequestContext, name: str) -> ModelRecord:
+    validation.model_name(name)
+    record = await ctx.loaders.model_by_name.load(name)
+    if record is None:
+        raise model_not_found(name)
+    return record
+
+
+async def list_models(
+    ctx: RequestContext,
+    *,
+    model_filter: ModelFilter,
+    order: ModelOrder,
+    descending: bool,
+    first: int | None,
+    after: str | None,
+) -> Page[ModelRecord]:
+    kind = f"models:{order.value}:{'desc' if descending else 'asc'}"
+    page = page_request(first, after, kind, _CURSOR_TYPES[order], descending=descending)
+    async with ctx.db.read() as conn:
+        rows = await models.list_models(conn, model_filter, order, page)
+    for row in rows:
+        ctx.loaders.prime_model(row)
+
+    async def count() -> int:
+        async with ctx.db.read() as conn:
+            return await models.count_models(conn, model_filter)
+
+    def cursor_of(record: ModelRecord) -> str:
+        return encode_cursor(kind, getattr(record, order.value), record.id)
+
+    return make_page(rows, page, cursor_of, count)
+
+
+async def update_model(ctx: RequestContext, *, name: str, description: str) -> ModelRecord:
+    validation.model_name(name)
+    description = validation.text(description, "description", validation.DESCRIPTION_MAX)
+    async with ctx.db.transaction() as conn:
+        record = await models.lock_model(
+            conn, name, actor=ctx.actor, now=utcnow(), description=description
+        )
+        if record is None:
+            raise model_not_found(name)
+    ctx.loaders.prime_model(record)
+    return record
+
+
+async def delete_model(ctx: RequestContext, *, name: str) -> ModelRecord:
+    """Delete a model with its versions, tags, aliases and history."""
+    validation.model_name(name)
+    async with ctx.db.transaction() as conn:
+        record = await models.lock_model(conn, name, actor=ctx.actor, now=utcnow())
+        if record is None:
+            raise model_not_found(name)
+        await models.delete_model(conn, record.id)
+    return record

@@ -1,0 +1,153 @@
+"""Stage transitions and rollback: the rules that keep one Production version."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from resolvers import validation
+from resolvers.context import RequestContext
+from resolvers.errors import BadUserInput, InvalidTransition
+from resolvers.models import model_not_found
+from resolvers.versions import locked_version, version_not_found
+from storage.clock import utcnow
+from storage.enums import ChangeCause, Stage
+from storage.queries import history, models, versions
+from storage.queries.history import StageChange
+from storage.records import ModelRecord, VersionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    version: VersionRecord
+    archived: list[VersionRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    restored: VersionRecord
+    demoted: VersionRecord
+
+
+async def transition_stage(
+    ctx: RequestContext,
+    *,
+    name: str,
+    version: int,
+    stage: Stage,
+    archive_existing: bool,
+    comment: str | None,
+) -> Transition:
+    """Move a version to `stage`.
+
+    Promoting to PRODUCTION archives the current PRODUCTION version in the same
+    transaction; `archive_existing` with STAGING archives the other STAGING versions.
+    """
+    comment = validation.text(comment, "comment", validation.COMMENT_MAX) or None
+    if archive_existing and stage not in (Stage.STAGING, Stage.PRODUCTION):
+        raise BadUserInput(
+            "archiveExisting applies only to STAGING and PRODUCTION", field="archiveExisting"
+        )
+    async with ctx.db.transaction() as conn:
+        model, target = await locked_version(conn, ctx, name, version)
+        if target.stage == stage:
+            raise InvalidTransition(
+                f"version {version} of {name!r} is already in {stage.value}",
+                model=name,
+                version=version,
+                stage=stage.value,
+            )
+        displaced: list[VersionRecord] = []
+        if stage == Stage.PRODUCTION or archive_existing:
+            in_stage = await versions.versions_in_stage(conn, [model.id], stage)
+            displaced = [v for v in in_stage.get(model.id, []) if v.id != target.id]
+        archived, moved = await _move(
+            conn, ctx, model, target, stage, displaced, ChangeCause.TRANSITION, comment
+        )
+    for record in (*archived, moved):
+        ctx.loaders.prime_version(record)
+    return Transition(version=moved, archived=archived)
+
+
+async def rollback(
+    ctx: RequestContext, *, name: str, to_version: int | None, comment: str | None
+) -> Rollback:
+    """Archive the PRODUCTION version and restore the one before it (or `to_version`)."""
+    validation.model_name(name, "modelName")
+    comment = validation.text(comment, "comment", validation.COMMENT_MAX) or None
+    if to_version is not None:
+        validation.version_number(to_version, "toVersion")
+    async with ctx.db.transaction() as conn:
+        model = await models.lock_model(conn, name, actor=ctx.actor, now=utcnow())
+        if model is None:
+            raise model_not_found(name)
+        in_production = (await versions.versions_in_stage(conn, [model.id], Stage.PRODUCTION)).get(
+            model.id, []
+        )
+        if not in_production:
+            raise InvalidTransition(f"model {name!r} has no version in PRODUCTION", model=name)
+        current = in_production[0]
+        target = await _rollback_target(conn, model, current, to_version)
+        archived, restored = await _move(
+            conn, ctx, model, target, Stage.PRODUCTION, [current], ChangeCause.ROLLBACK, comment
+        )
+    for record in (*archived, restored):
+        ctx.loaders.prime_version(record)
+    return Rollback(restored=restored, demoted=archived[0])
+
+
+async def _rollback_target(
+    conn: AsyncConnection, model: ModelRecord, current: VersionRecord, to_version: int | None
+) -> VersionRecord:
+    if to_version is not None:
+        target = await versions.get_version(conn, model.id, to_version)
+        if target is None:
+            raise version_not_found(model.name, to_version)
+        if target.id == current.id:
+            raise InvalidTransition(
+                f"version {to_version} of {model.name!r} is already in PRODUCTION",
+                model=model.name,
+                version=to_version,
+            )
+        return target
+    # The history answers "what was in Production before the current version":
+    # walk back from the entry that made the current version Production.
+    entries = await history.production_entries(conn, model.id)
+    since = next((i for i, e in enumerate(entries) if e.version == current.version), -1)
+    for entry in entries[since + 1 :]:
+        if entry.version == current.version:
+            continue
+        candidate = await versions.get_version(conn, model.id, entry.version)
+        if candidate is not None:
+            return candidate
+    raise InvalidTransition(
+        f"model {model.name!r} has no earlier PRODUCTION version to roll back to; "
+        "pass toVersion to choose one",
+        model=model.name,
+    )
+
+
+async def _move(
+    conn: AsyncConnection,
+    ctx: RequestContext,
+    model: ModelRecord,
+    target: VersionRecord,
+    stage: Stage,
+    displaced: list[VersionRecord],
+    cause: ChangeCause,
+    comment: str | None,
+) -> tuple[list[VersionRecord], VersionRecord]:
+    """Archive `displaced`, then move `target` to `stage`, recording every change."""
+    now = utcnow()
+    # Archive first: the one-Production index must hold after every statement.
+    archived = await versions.set_stage(
+        conn, [v.id for v in displaced], Stage.ARCHIVED, actor=ctx.actor, now=now
+    )
+    (moved,) = await versions.set_stage(conn, [target.id], stage, actor=ctx.actor, now=now)
+    displaced_cause = ChangeCause.ARCHIVE_EXISTING if cause == ChangeCause.TRANSITION else cause
+    changes = [
+        StageChange(model.id, v.version, v.stage, Stage.ARCHIVED, displaced_cause)
+        for v in displaced
+    ]
+    changes.append(StageChange(model.id, target.version, target.stage, stage, cause))
+    await history.record_changes(conn, changes, actor=ctx.actor, comment=comment, now=now)
+    return archived, moved

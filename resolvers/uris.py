@@ -1,0 +1,83 @@
+"""`models:/` URIs, as MLflow users write them, resolved to a version."""
+
+from dataclasses import dataclass
+
+from resolvers import validation
+from resolvers.aliases import version_of_alias
+from resolvers.context import RequestContext
+from resolvers.errors import BadUserInput, NotFound
+from resolvers.models import get_model
+from resolvers.versions import get_version
+from storage.enums import Stage
+from storage.pagination import PageRequest
+from storage.records import VersionRecord
+
+SCHEME = "models:/"
+_STAGE_NAMES = {stage.value.lower(): stage for stage in Stage}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUri:
+    name: str
+    version: int | None = None
+    stage: Stage | None = None
+    alias: str | None = None
+    latest: bool = False
+
+
+def parse_model_uri(uri: str) -> ModelUri:
+    """Parse `models:/NAME/3`, `models:/NAME/Production`, `models:/NAME@alias`, `.../latest`."""
+    if not uri.startswith(SCHEME):
+        raise _malformed(uri)
+    rest = uri[len(SCHEME) :]
+    if "@" in rest:
+        name, _, alias = rest.partition("@")
+        return ModelUri(name=_name(name, uri), alias=validation.alias_name(alias))
+    name, slash, suffix = rest.partition("/")
+    if not slash or not suffix or "/" in suffix:
+        raise _malformed(uri)
+    name = _name(name, uri)
+    if suffix.isdigit():
+        return ModelUri(name=name, version=validation.version_number(int(suffix)))
+    if suffix.lower() == "latest":
+        return ModelUri(name=name, latest=True)
+    stage = _STAGE_NAMES.get(suffix.lower())
+    if stage is None:
+        raise BadUserInput(
+            f"{suffix!r} in {uri!r} is not a version number, stage, or 'latest'", field="uri"
+        )
+    return ModelUri(name=name, stage=stage)
+
+
+def _name(name: str, uri: str) -> str:
+    try:
+        return validation.model_name(name)
+    except BadUserInput as error:
+        raise BadUserInput(f"model URI {uri!r}: {error.message}", field="uri") from error
+
+
+def _malformed(uri: str) -> BadUserInput:
+    return BadUserInput(
+        f"malformed model URI {uri!r}: expected models:/NAME/VERSION, models:/NAME/STAGE, "
+        "models:/NAME/latest or models:/NAME@ALIAS",
+        field="uri",
+    )
+
+
+async def resolve_model_uri(ctx: RequestContext, uri: str) -> VersionRecord:
+    parsed = parse_model_uri(uri)
+    if parsed.version is not None:
+        return await get_version(ctx, parsed.name, parsed.version)
+    model = await get_model(ctx, parsed.name)
+    if parsed.alias is not None:
+        return await version_of_alias(ctx, model, parsed.alias)
+    if parsed.stage == Stage.PRODUCTION:
+        found = await ctx.loaders.production_version.load(model.id)
+    else:
+        # `latest` is the newest version in any stage (stage None), as in MLflow.
+        newest = PageRequest(first=1, descending=True)
+        rows = await ctx.loaders.version_page.load((model.id, parsed.stage, newest))
+        found = rows[0] if rows else None
+    if found is None:
+        raise NotFound(f"{uri!r} matches no version", uri=uri)
+    return found

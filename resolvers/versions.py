@@ -1,0 +1,154 @@
+"""Model versions: register, read, page through, update, delete."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from resolvers import validation
+from resolvers.context import RequestContext
+from resolvers.errors import Conflict, NotFound
+from resolvers.models import model_not_found
+from resolvers.pagination import Page, encode_cursor, make_page, page_request
+from storage.clock import utcnow
+from storage.enums import Stage
+from storage.queries import models, tags, versions
+from storage.queries.tags import TagOwner
+from storage.records import ModelRecord, VersionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """What a caller registers; everything but description and tags is immutable."""
+
+    model_name: str
+    source: str
+    run_id: str | None = None
+    digest: str | None = None
+    description: str | None = None
+    tags: Sequence[tuple[str, str]] = ()
+    metrics: Sequence[tuple[str, float]] = ()
+    params: Sequence[tuple[str, str]] = ()
+
+
+def version_not_found(name: str, version: int) -> NotFound:
+    return NotFound(f"model {name!r} has no version {version}", model=name, version=version)
+
+
+async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
+    """Register the model's next version, creating the model when it does not exist yet."""
+    name = validation.model_name(new.model_name, "modelName")
+    source = validation.text(new.source, "source", validation.SOURCE_MAX, required=True)
+    run_id = validation.text(new.run_id, "runId", validation.RUN_ID_MAX) or None
+    digest = validation.digest(new.digest)
+    description = validation.text(new.description, "description", validation.DESCRIPTION_MAX)
+    tag_pairs = validation.entries(new.tags, "tags", validation.TAG_VALUE_MAX)
+    metrics = validation.metrics(new.metrics)
+    params = dict(validation.entries(new.params, "params", validation.PARAM_VALUE_MAX))
+    now = utcnow()
+    async with ctx.db.transaction() as conn:
+        model, number = await _next_version_number(conn, name, ctx.actor)
+        record = await versions.insert_version(
+            conn,
+            model_id=model.id,
+            version=number,
+            source=source,
+            run_id=run_id,
+            digest=digest,
+            description=description,
+            metrics=metrics,
+            params=params,
+            actor=ctx.actor,
+            now=now,
+        )
+        await tags.set_tags(conn, TagOwner.VERSION, record.id, tag_pairs)
+    ctx.loaders.prime_model(model)
+    ctx.loaders.prime_version(record)
+    return record
+
+
+async def _next_version_number(
+    conn: AsyncConnection, name: str, actor: str
+) -> tuple[ModelRecord, int]:
+    """Take the next number from the model's counter, creating the model first if needed."""
+    now = utcnow()
+    for _ in range(3):
+        allocated = await models.allocate_version(conn, name, actor=actor, now=now)
+        if allocated is not None:
+            return allocated
+        # ON CONFLICT DO NOTHING: if a concurrent request creates the model
+        # first, the next round takes a number from its counter instead.
+        await models.insert_model(conn, name=name, description="", actor=actor, now=now)
+    raise Conflict(f"model {name!r} was deleted while registering a version", model=name)
+
+
+async def get_version(ctx: RequestContext, name: str, version: int) -> VersionRecord:
+    validation.model_name(name)
+    validation.version_number(version)
+    record = await ctx.loaders.version_by_name.load((name, version))
+    if record is None:
+        if await ctx.loaders.model_by_name.load(name) is None:
+            raise model_not_found(name)
+        raise version_not_found(name, version)
+    ctx.loaders.prime_version(record)
+    return record
+
+
+async def locked_version(
+    conn: AsyncConnection, ctx: RequestContext, name: str, version: int
+) -> tuple[ModelRecord, VersionRecord]:
+    """Lock the model (see `lock_model`) and read one of its versions, or raise NOT_FOUND."""
+    validation.model_name(name, "modelName")
+    validation.version_number(version)
+    model = await models.lock_model(conn, name, actor=ctx.actor, now=utcnow())
+    if model is None:
+        raise model_not_found(name)
+    record = await versions.get_version(conn, model.id, version)
+    if record is None:
+        raise version_not_found(name, version)
+    return model, record
+
+
+async def page_of_versions(
+    ctx: RequestContext,
+    model_id: int,
+    *,
+    stage: Stage | None,
+    first: int | None,
+    after: str | None,
+) -> Page[VersionRecord]:
+    """A page of the model's versions, newest first; batched across models."""
+    kind = "versions"
+    page = page_request(first, after, kind, (int,), descending=True)
+    rows = await ctx.loaders.version_page.load((model_id, stage, page))
+    for row in rows:
+        ctx.loaders.prime_version(row)
+
+    def cursor_of(record: VersionRecord) -> str:
+        return encode_cursor(kind, record.version)
+
+    async def count() -> int:
+        return await ctx.loaders.version_count.load((model_id, stage))
+
+    return make_page(rows, page, cursor_of, count)
+
+
+async def update_version(
+    ctx: RequestContext, *, name: str, version: int, description: str
+) -> VersionRecord:
+    description = validation.text(description, "description", validation.DESCRIPTION_MAX)
+    async with ctx.db.transaction() as conn:
+        _, record = await locked_version(conn, ctx, name, version)
+        record = await versions.set_description(
+            conn, record.id, description, actor=ctx.actor, now=utcnow()
+        )
+    ctx.loaders.prime_version(record)
+    return record
+
+
+async def delete_version(ctx: RequestContext, *, name: str, version: int) -> VersionRecord:
+    """Delete a version with its tags and aliases; its number is never given out again."""
+    async with ctx.db.transaction() as conn:
+        _, record = await locked_version(conn, ctx, name, version)
+        await versions.delete_version(conn, record.id)
+    return record

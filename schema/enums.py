@@ -1,0 +1,34 @@
+"""GraphQL enums (UPPER_CASE), backed by the storage vocabularies."""
+
+from enum import Enum
+
+import strawberry
+
+from storage.enums import ChangeCause, Stage
+from storage.queries.models import ModelOrder
+
+# Registers the storage enum itself, so resolvers get and give `Stage` unchanged.
+strawberry.enum(Stage, name="Stage", description="Lifecycle stage of a version.")
+
+__all__ = ["ModelOrderField", "OrderDirection", "Stage", "StageChangeCause"]
+
+
+@strawberry.enum(description="Why a stage change happened.")
+class StageChangeCause(Enum):
+    TRANSITION = ChangeCause.TRANSITION.value
+    ROLLBACK = ChangeCause.ROLLBACK.value
+    APPROVAL = ChangeCause.APPROVAL.value
+    ARCHIVE_EXISTING = ChangeCause.ARCHIVE_EXISTING.value
+
+
+@strawberry.enum(description="What a list of models is sorted by.")
+class ModelOrderField(Enum):
+    NAME = ModelOrder.NAME.value
+    CREATED_AT = ModelOrder.CREATED_AT.value
+    UPDATED_AT = ModelOrder.UPDATED_AT.value
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"

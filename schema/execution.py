@@ -1,0 +1,165 @@
+"""Executing GraphQL requests: cached parse and validation, error codes, masking.
+
+Strawberry's own `Schema.execute` parses and validates every request and runs
+its extension machinery around each step; for a registry read by dashboards and
+CI in tight loops that was most of the time of a request. Here a document is
+parsed and validated once per distinct query text, then executed by
+graphql-core with Strawberry's execution context, so resolvers and types are
+Strawberry's as usual.
+"""
+
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLFormattedError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    parse,
+    specified_rules,
+    validate,
+)
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema._graphql_core import execution_context_class_kwargs
+from strawberry.utils.await_maybe import await_maybe
+
+from resolvers.context import RequestContext
+from resolvers.errors import RegistryError
+from schema.limits import QUERY_TOO_COMPLEX, QueryCostRule
+from schema.schema import schema
+
+logger = logging.getLogger("modelreg.graphql")
+
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL = "INTERNAL_SERVER_ERROR"
+MAX_QUERY_LENGTH = 100_000
+
+_RULES = (*specified_rules, QueryCostRule)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What goes back to the client: the result body, and whether the request was bad."""
+
+    body: dict[str, Any]
+    bad_request: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    document: DocumentNode | None
+    errors: list[GraphQLError]
+
+
+class Executor:
+    """Runs GraphQL operations against the registry schema."""
+
+    def __init__(self, cache_size: int = 1024) -> None:
+        self._cache: OrderedDict[str, _Prepared] = OrderedDict()
+        self._cache_size = cache_size
+        self._schema = schema._schema
+        self._context_class = schema.execution_context_class
+
+    def _prepare(self, query: str) -> _Prepared:
+        prepared = self._cache.get(query)
+        if prepared is not None:
+            self._cache.move_to_end(query)
+            return prepared
+        try:
+            document = parse(query)
+        except GraphQLSyntaxError as error:
+            prepared = _Prepared(None, [_with_code(error, PARSE_FAILED)])
+        else:
+            errors = validate(self._schema, document, _RULES)
+            code = VALIDATION_FAILED
+            prepared = _Prepared(document, [_with_code(e, code) for e in errors])
+        self._cache[query] = prepared
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return prepared
+
+    async def execute(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        context: RequestContext,
+    ) -> Response:
+        if len(query) > MAX_QUERY_LENGTH:
+            error = GraphQLError(f"query is longer than {MAX_QUERY_LENGTH} characters")
+            return _errors_only([_with_code(error, QUERY_TOO_COMPLEX)])
+        prepared = self._prepare(query)
+        if prepared.errors or prepared.document is None:
+            return _errors_only(prepared.errors)
+        result = await await_maybe(
+            execute(
+                self._schema,
+                prepared.document,
+                context_value=context,
+                variable_values=dict(variables) if variables is not None else None,
+                operation_name=operation_name,
+                is_awaitable=optimized_is_awaitable,
+                **execution_context_class_kwargs(self._context_class),
+            )
+        )
+        assert isinstance(result, ExecutionResult)
+        if result.errors is None:
+            return Response({"data": result.data})
+        errors = [_client_error(e) for e in result.errors]
+        body: dict[str, Any] = {"data": result.data, "errors": errors}
+        if result.data is None and all(e.path is None for e in result.errors):
+            # Nothing ran: variables did not match their types, or no such operation.
+            return Response(body, bad_request=True)
+        return Response(body)
+
+    def operation_type(self, query: str, operation_name: str | None) -> OperationType | None:
+        """The type of the operation that would run (for GET-safety checks)."""
+        prepared = self._prepare(query)
+        if prepared.document is None:
+            return None
+        for definition in prepared.document.definitions:
+            if isinstance(definition, OperationDefinitionNode) and (
+                operation_name is None
+                or (definition.name and definition.name.value == operation_name)
+            ):
+                return definition.operation
+        return None
+
+
+def _with_code(error: GraphQLError, code: str) -> GraphQLError:
+    if not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": code}
+    return error
+
+
+def _errors_only(errors: list[GraphQLError]) -> Response:
+    return Response({"errors": [e.formatted for e in errors]}, bad_request=True)
+
+
+def _client_error(error: GraphQLError) -> GraphQLFormattedError:
+    """Expected errors keep their message and code; anything else is masked and logged."""
+    original = error.original_error
+    if isinstance(original, RegistryError):
+        return error.formatted
+    if original is None:
+        # graphql-core's own errors: variable coercion, unknown operation.
+        return _with_code(error, BAD_USER_INPUT).formatted
+    logger.error(
+        "unexpected error in %s",
+        ".".join(str(p) for p in error.path or ()),
+        exc_info=(type(original), original, original.__traceback__),
+    )
+    masked = GraphQLError(
+        "Internal server error", error.nodes, path=error.path, extensions={"code": INTERNAL}
+    )
+    return masked.formatted

@@ -1,0 +1,156 @@
+"""Root mutation fields: each takes one `input` and returns a payload."""
+
+import strawberry
+
+from resolvers import aliases, models, stages, tags, versions
+from resolvers.versions import NewVersion
+from schema import inputs, payloads
+from schema.types import Alias, Ctx, ModelVersion, RegisteredModel, Tag
+
+
+def _pairs(entries: list[inputs.TagInput] | list[inputs.ParamInput]) -> list[tuple[str, str]]:
+    return [(entry.key, entry.value) for entry in entries]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_model(
+        self, info: Ctx, input: inputs.CreateModelInput
+    ) -> payloads.CreateModelPayload:
+        record = await models.create_model(
+            info.context, name=input.name, description=input.description, tags_=_pairs(input.tags)
+        )
+        return payloads.CreateModelPayload(model=RegisteredModel.of(record))
+
+    @strawberry.mutation(description="Register a version (MLflow register_model semantics).")
+    async def create_model_version(
+        self, info: Ctx, input: inputs.CreateModelVersionInput
+    ) -> payloads.CreateModelVersionPayload:
+        record = await versions.create_version(
+            info.context,
+            NewVersion(
+                model_name=input.model_name,
+                source=input.source,
+                run_id=input.run_id,
+                digest=input.digest,
+                description=input.description,
+                tags=_pairs(input.tags),
+                metrics=[(m.key, m.value) for m in input.metrics],
+                params=_pairs(input.params),
+            ),
+        )
+        return payloads.CreateModelVersionPayload(model_version=ModelVersion.of(record))
+
+    @strawberry.mutation
+    async def transition_stage(
+        self, info: Ctx, input: inputs.TransitionStageInput
+    ) -> payloads.TransitionStagePayload:
+        result = await stages.transition_stage(
+            info.context,
+            name=input.model_name,
+            version=input.version,
+            stage=input.stage,
+            archive_existing=input.archive_existing,
+            comment=input.comment,
+        )
+        return payloads.TransitionStagePayload(
+            model_version=ModelVersion.of(result.version),
+            archived=[ModelVersion.of(v) for v in result.archived],
+        )
+
+    @strawberry.mutation(description="Put the previous (or a given) version back in PRODUCTION.")
+    async def rollback(self, info: Ctx, input: inputs.RollbackInput) -> payloads.RollbackPayload:
+        result = await stages.rollback(
+            info.context, name=input.model_name, to_version=input.to_version, comment=input.comment
+        )
+        return payloads.RollbackPayload(
+            restored=ModelVersion.of(result.restored), demoted=ModelVersion.of(result.demoted)
+        )
+
+    @strawberry.mutation
+    async def set_tag(self, info: Ctx, input: inputs.SetTagInput) -> payloads.SetTagPayload:
+        change = await tags.set_tag(
+            info.context,
+            name=input.model_name,
+            version=input.version,
+            key=input.key,
+            value=input.value,
+        )
+        return payloads.SetTagPayload(
+            model=RegisteredModel.of(change.model),
+            model_version=ModelVersion.of(change.version) if change.version else None,
+            tag=Tag.of(change.tag),
+        )
+
+    @strawberry.mutation
+    async def delete_tag(
+        self, info: Ctx, input: inputs.DeleteTagInput
+    ) -> payloads.DeleteTagPayload:
+        change = await tags.delete_tag(
+            info.context, name=input.model_name, version=input.version, key=input.key
+        )
+        return payloads.DeleteTagPayload(
+            model=RegisteredModel.of(change.model),
+            model_version=ModelVersion.of(change.version) if change.version else None,
+            key=change.tag.key,
+        )
+
+    @strawberry.mutation(description="Point an alias at a version, moving it if it exists.")
+    async def set_alias(self, info: Ctx, input: inputs.SetAliasInput) -> payloads.SetAliasPayload:
+        change = await aliases.set_alias(
+            info.context, name=input.model_name, alias=input.alias, version=input.version
+        )
+        return payloads.SetAliasPayload(
+            alias=Alias.of(change.alias), previous_version=change.previous_version
+        )
+
+    @strawberry.mutation
+    async def delete_alias(
+        self, info: Ctx, input: inputs.DeleteAliasInput
+    ) -> payloads.DeleteAliasPayload:
+        change = await aliases.delete_alias(info.context, name=input.model_name, alias=input.alias)
+        return payloads.DeleteAliasPayload(
+            model=RegisteredModel.of(change.model),
+            alias=change.alias.alias,
+            version=change.alias.version,
+        )
+
+    @strawberry.mutation
+    async def update_model(
+        self, info: Ctx, input: inputs.UpdateModelInput
+    ) -> payloads.UpdateModelPayload:
+        record = await models.update_model(
+            info.context, name=input.name, description=input.description
+        )
+        return payloads.UpdateModelPayload(model=RegisteredModel.of(record))
+
+    @strawberry.mutation(description="Only the description can change; the rest is immutable.")
+    async def update_model_version(
+        self, info: Ctx, input: inputs.UpdateModelVersionInput
+    ) -> payloads.UpdateModelVersionPayload:
+        record = await versions.update_version(
+            info.context,
+            name=input.model_name,
+            version=input.version,
+            description=input.description,
+        )
+        return payloads.UpdateModelVersionPayload(model_version=ModelVersion.of(record))
+
+    @strawberry.mutation(description="Delete a model with all its versions, tags and history.")
+    async def delete_model(
+        self, info: Ctx, input: inputs.DeleteModelInput
+    ) -> payloads.DeleteModelPayload:
+        record = await models.delete_model(info.context, name=input.name)
+        return payloads.DeleteModelPayload(name=record.name)
+
+    @strawberry.mutation(description="Delete a version; its number is never reused.")
+    async def delete_model_version(
+        self, info: Ctx, input: inputs.DeleteModelVersionInput
+    ) -> payloads.DeleteModelVersionPayload:
+        record = await versions.delete_version(
+            info.context, name=input.model_name, version=input.version
+        )
+        return payloads.DeleteModelVersionPayload(
+            model_name=input.model_name, version=record.version
+        )

@@ -1,0 +1,55 @@
+"""Root query fields."""
+
+import strawberry
+
+from resolvers import models, uris, versions
+from schema.connections import Connection, connection
+from schema.enums import OrderDirection
+from schema.inputs import ModelFilter, ModelOrder
+from schema.types import Ctx, ModelVersion, RegisteredModel
+from storage.queries.models import ModelFilter as StorageModelFilter
+from storage.queries.models import ModelOrder as StorageModelOrder
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="A model by name; NOT_FOUND if there is none.")
+    async def model(self, info: Ctx, name: str) -> RegisteredModel:
+        return RegisteredModel.of(await models.get_model(info.context, name))
+
+    @strawberry.field(description="Models, filtered and sorted (default: by name).")
+    async def models(
+        self,
+        info: Ctx,
+        first: int | None = 20,
+        after: str | None = None,
+        filter: ModelFilter | None = None,
+        order_by: ModelOrder | None = None,
+    ) -> Connection[RegisteredModel]:
+        model_filter = filter or ModelFilter()
+        order = order_by or ModelOrder()
+        page = await models.list_models(
+            info.context,
+            model_filter=StorageModelFilter(
+                name_prefix=model_filter.name_starts_with,
+                name_contains=model_filter.name_contains,
+                tags=[(t.key, t.value) for t in model_filter.tags],
+                has_version_in_stage=model_filter.has_version_in_stage,
+            ),
+            order=StorageModelOrder(order.field.value),
+            descending=order.direction == OrderDirection.DESC,
+            first=first,
+            after=after,
+        )
+        return connection(page, RegisteredModel.of, after=after)
+
+    @strawberry.field(description="One version of a model; NOT_FOUND if there is none.")
+    async def model_version(self, info: Ctx, name: str, version: int) -> ModelVersion:
+        return ModelVersion.of(await versions.get_version(info.context, name, version))
+
+    @strawberry.field(
+        description="Resolve models:/NAME/VERSION, models:/NAME/STAGE, models:/NAME/latest "
+        "or models:/NAME@ALIAS (stage names are case-insensitive)."
+    )
+    async def resolve_model_uri(self, info: Ctx, uri: str) -> ModelVersion:
+        return ModelVersion.of(await uris.resolve_model_uri(info.context, uri))

@@ -1,0 +1,220 @@
+"""The registry's object types. Thin: fields read a record or call a DataLoader."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import history as history_use_cases
+from resolvers import versions as version_use_cases
+from resolvers.context import RequestContext
+from schema.connections import Connection, connection
+from schema.enums import Stage, StageChangeCause
+from storage.records import AliasRecord, HistoryRecord, ModelRecord, TagRecord, VersionRecord
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.type
+class Tag:
+    key: str
+    value: str
+
+    @staticmethod
+    def of(record: TagRecord) -> Tag:
+        return Tag(key=record.key, value=record.value)
+
+
+@strawberry.type
+class Metric:
+    key: str
+    value: float
+
+
+@strawberry.type
+class Param:
+    key: str
+    value: str
+
+
+@strawberry.type(description="A registered model: a named line of versions.")
+class RegisteredModel:
+    _record: strawberry.Private[ModelRecord]
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    updated_by: str
+
+    @staticmethod
+    def of(record: ModelRecord) -> RegisteredModel:
+        return RegisteredModel(
+            _record=record,
+            name=record.name,
+            description=record.description,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            created_by=record.created_by,
+            updated_by=record.updated_by,
+        )
+
+    @strawberry.field
+    async def tags(self, info: Ctx) -> list[Tag]:
+        return [Tag.of(t) for t in await info.context.loaders.model_tags.load(self._record.id)]
+
+    @strawberry.field
+    async def aliases(self, info: Ctx) -> list[Alias]:
+        found = await info.context.loaders.model_aliases.load(self._record.id)
+        return [Alias.of(a) for a in found]
+
+    @strawberry.field(description="Versions, newest first; optionally only those in `stage`.")
+    async def versions(
+        self,
+        info: Ctx,
+        first: int | None = 20,
+        after: str | None = None,
+        stage: Stage | None = None,
+    ) -> Connection[ModelVersion]:
+        page = await version_use_cases.page_of_versions(
+            info.context, self._record.id, stage=stage, first=first, after=after
+        )
+        return connection(page, ModelVersion.of, after=after)
+
+    @strawberry.field(description="The highest-numbered version, in any stage.")
+    async def latest_version(self, info: Ctx) -> ModelVersion | None:
+        found = await info.context.loaders.latest_version.load(self._record.id)
+        return ModelVersion.of(found) if found else None
+
+    @strawberry.field
+    async def production_version(self, info: Ctx) -> ModelVersion | None:
+        found = await info.context.loaders.production_version.load(self._record.id)
+        return ModelVersion.of(found) if found else None
+
+    @strawberry.field(description="Versions in STAGING, newest first.")
+    async def staging_versions(self, info: Ctx) -> list[ModelVersion]:
+        found = await info.context.loaders.staging_versions.load(self._record.id)
+        return [ModelVersion.of(v) for v in found]
+
+    @strawberry.field(description="Every stage change of every version, newest first.")
+    async def stage_history(
+        self, info: Ctx, first: int | None = 20, after: str | None = None
+    ) -> Connection[StageTransition]:
+        page = await history_use_cases.model_history(
+            info.context, self._record.id, first=first, after=after
+        )
+        return connection(page, StageTransition.of, after=after)
+
+
+@strawberry.type(description="One registered version of a model.")
+class ModelVersion:
+    _record: strawberry.Private[VersionRecord]
+    version: int
+    stage: Stage
+    source: str
+    run_id: str | None
+    digest: str | None = strawberry.field(description="sha256:<hex>, when registered with one.")
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    updated_by: str
+
+    @staticmethod
+    def of(record: VersionRecord) -> ModelVersion:
+        return ModelVersion(
+            _record=record,
+            version=record.version,
+            stage=record.stage,
+            source=record.source,
+            run_id=record.run_id,
+            digest=record.digest,
+            description=record.description,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            created_by=record.created_by,
+            updated_by=record.updated_by,
+        )
+
+    @strawberry.field
+    async def model(self, info: Ctx) -> RegisteredModel:
+        found = await info.context.loaders.model_by_id.load(self._record.model_id)
+        assert found is not None, "a version's model exists while the version does"
+        return RegisteredModel.of(found)
+
+    @strawberry.field
+    def metrics(self) -> list[Metric]:
+        return [Metric(key=k, value=v) for k, v in sorted(self._record.metrics.items())]
+
+    @strawberry.field
+    def params(self) -> list[Param]:
+        return [Param(key=k, value=v) for k, v in sorted(self._record.params.items())]
+
+    @strawberry.field
+    async def tags(self, info: Ctx) -> list[Tag]:
+        return [Tag.of(t) for t in await info.context.loaders.version_tags.load(self._record.id)]
+
+    @strawberry.field
+    async def aliases(self, info: Ctx) -> list[str]:
+        found = await info.context.loaders.version_aliases.load(self._record.id)
+        return [a.alias for a in found]
+
+    @strawberry.field(description="This version's stage changes, newest first.")
+    async def stage_history(
+        self, info: Ctx, first: int | None = 20, after: str | None = None
+    ) -> Connection[StageTransition]:
+        page = await history_use_cases.version_history(
+            info.context, self._record.model_id, self._record.version, first=first, after=after
+        )
+        return connection(page, StageTransition.of, after=after)
+
+
+@strawberry.type(description="A movable name for one version of a model.")
+class Alias:
+    _record: strawberry.Private[AliasRecord]
+    alias: str
+    version: int
+
+    @staticmethod
+    def of(record: AliasRecord) -> Alias:
+        return Alias(_record=record, alias=record.alias, version=record.version)
+
+    @strawberry.field
+    async def model_version(self, info: Ctx) -> ModelVersion:
+        found = await info.context.loaders.version_by_id.load(self._record.version_id)
+        assert found is not None, "an alias points at an existing version"
+        return ModelVersion.of(found)
+
+
+@strawberry.type(description="One immutable entry of the stage history.")
+class StageTransition:
+    _record: strawberry.Private[HistoryRecord]
+    version: int
+    from_stage: Stage
+    to_stage: Stage
+    cause: StageChangeCause
+    actor: str
+    comment: str | None
+    created_at: datetime
+
+    @staticmethod
+    def of(record: HistoryRecord) -> StageTransition:
+        return StageTransition(
+            _record=record,
+            version=record.version,
+            from_stage=record.from_stage,
+            to_stage=record.to_stage,
+            cause=StageChangeCause(record.cause.value),
+            actor=record.actor,
+            comment=record.comment,
+            created_at=record.created_at,
+        )
+
+    @strawberry.field(description="The version, unless it has been deleted since.")
+    async def model_version(self, info: Ctx) -> ModelVersion | None:
+        found = await info.context.loaders.version_by_model_id.load(
+            (self._record.model_id, self._record.version)
+        )
+        return ModelVersion.of(found) if found else None

@@ -1,0 +1,1 @@
+"""Process concerns: settings, the FastAPI app, HTTP endpoints and the CLI."""

@@ -1,0 +1,73 @@
+"""The `modelreg` command: serve, and manage the database schema."""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from server.settings import get_settings
+from storage import migrate
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+        # httptools + uvloop: the pure-Python stack costs ~40 ms per request here.
+        http="httptools",
+        loop="uvloop",
+        log_level=settings.log_level,
+        access_log=args.access_log,
+    )
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    migrate.upgrade(get_settings().database_url, args.revision)
+    return 0
+
+
+def _db_revision(args: argparse.Namespace) -> int:
+    migrate.make_revision(get_settings().database_url, args.message)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelreg", description="A model registry. Settings come from MODELREG_* variables."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve GraphQL on HTTP (GraphiQL at /graphql)")
+    serve.add_argument("--host", help="default: MODELREG_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: MODELREG_PORT or 8000")
+    serve.add_argument("--workers", type=int, help="processes; default MODELREG_WORKERS or 1")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(handler=_serve)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True
+    )
+    upgrade = db.add_parser("upgrade", help="apply migrations (creates the database if new)")
+    upgrade.add_argument("--revision", default="head")
+    upgrade.set_defaults(handler=_db_upgrade)
+    revision = db.add_parser("revision", help="autogenerate a migration (developers)")
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(handler=_db_revision)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

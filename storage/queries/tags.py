@@ -1,0 +1,69 @@
+"""Key/value tags on models and on versions (same shape, two tables)."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from enum import Enum
+
+from sqlalchemy import Column, Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.dialect import insert_on_conflict
+from storage.records import TagRecord
+from storage.tables import model_tags, version_tags
+
+
+class TagOwner(Enum):
+    """What a tag hangs on; the value is (table, owner column name)."""
+
+    MODEL = (model_tags, "model_id")
+    VERSION = (version_tags, "version_id")
+
+    @property
+    def table(self) -> Table:
+        return self.value[0]
+
+    @property
+    def owner_column(self) -> Column[int]:
+        return self.table.c[self.value[1]]
+
+
+async def set_tags(
+    conn: AsyncConnection, owner: TagOwner, owner_id: int, tags: Sequence[tuple[str, str]]
+) -> None:
+    """Insert or overwrite tags (one statement for all of them)."""
+    if not tags:
+        return
+    table = owner.table
+    rows = [{owner.owner_column.key: owner_id, "key": k, "value": v} for k, v in tags]
+    insert = insert_on_conflict(conn, table)
+    statement = insert.values(rows).on_conflict_do_update(
+        index_elements=[owner.owner_column, table.c.key], set_={"value": insert.excluded.value}
+    )
+    await conn.execute(statement)
+
+
+async def delete_tag(conn: AsyncConnection, owner: TagOwner, owner_id: int, key: str) -> bool:
+    """Delete a tag; False when there was none."""
+    table = owner.table
+    statement = (
+        delete(table)
+        .where(owner.owner_column == owner_id, table.c.key == key)
+        .returning(table.c.key)
+    )
+    return (await conn.execute(statement)).first() is not None
+
+
+async def tags_of(
+    conn: AsyncConnection, owner: TagOwner, owner_ids: Sequence[int]
+) -> dict[int, list[TagRecord]]:
+    """Tags per owner, sorted by key."""
+    table = owner.table
+    query = (
+        select(owner.owner_column, table.c.key, table.c.value)
+        .where(owner.owner_column.in_(owner_ids))
+        .order_by(owner.owner_column, table.c.key)
+    )
+    grouped: dict[int, list[TagRecord]] = defaultdict(list)
+    for owner_id, key, value in (await conn.execute(query)).tuples():
+        grouped[owner_id].append(TagRecord(owner_id, key, value))
+    return grouped

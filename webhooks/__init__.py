@@ -1,0 +1,1 @@
+"""Webhook events and delivery (transactional outbox, signed POSTs): see issue 3."""

@@ -151,7 +151,7 @@ def _client_error(error: GraphQLError) -> GraphQLFormattedError:
     original = error.original_error
     if isinstance(original, RegistryError):
         return error.formatted
-    if original is None:
+    if original is None or isinstance(original, GraphQLError):
         # graphql-core's own errors: variable coercion, unknown operation.
         return _with_code(error, BAD_USER_INPUT).formatted
     logger.error(

@@ -127,7 +127,7 @@ async def count_history(conn: AsyncConnection, model_ids: Sequence[int]) -> dict
         .where(stage_history.c.model_id.in_(model_ids))
         .group_by(stage_history.c.model_id)
     )
-    return dict((await conn.execute(query)).tuples().all())
+    return dict((await conn.execute(query)).all())
 
 
 async def count_version_history(
@@ -135,4 +135,4 @@ async def count_version_history(
 ) -> dict[tuple[int, int], int]:
     owner = (stage_history.c.model_id, stage_history.c.version)
     query = select(*owner, func.count()).where(tuple_(*owner).in_(versions)).group_by(*owner)
-    return {(m, v): count for m, v, count in (await conn.execute(query)).tuples()}
+    return {(m, v): count for m, v, count in await conn.execute(query)}

@@ -64,6 +64,6 @@ async def tags_of(
         .order_by(owner.owner_column, table.c.key)
     )
     grouped: dict[int, list[TagRecord]] = defaultdict(list)
-    for owner_id, key, value in (await conn.execute(query)).tuples():
+    for owner_id, key, value in await conn.execute(query):
         grouped[owner_id].append(TagRecord(owner_id, key, value))
     return grouped

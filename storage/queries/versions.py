@@ -162,7 +162,7 @@ async def count_versions(
     )
     if stage is not None:
         query = query.where(model_versions.c.stage == stage.value)
-    return dict((await conn.execute(query)).tuples().all())
+    return dict((await conn.execute(query)).all())
 
 
 async def set_stage(

@@ -1,0 +1,141 @@
+"""The registry under test: this checkout's `modelreg`, seeded and loaded over GraphQL."""
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.config import REPO_ROOT
+from bench.operation import (
+    CEILING,
+    CREATE_VERSION,
+    LIST_VERSIONS,
+    READ_PRODUCTION,
+    TRANSITION_STAGE,
+    Operation,
+    json_body,
+)
+from bench.server_process import free_port, running_server
+
+MODELREG = REPO_ROOT / ".venv" / "bin" / "modelreg"
+WORKERS = 2
+STARTUP_TIMEOUT_S = 60.0
+
+CREATE_MODEL = "bench-create"
+STAGE_MODEL = "bench-stage"
+READ_MODEL = "bench-read"
+READ_MODEL_VERSIONS = 30  # more than the 25 that the list operation asks for
+
+CREATE_VERSION_MUTATION = """
+mutation($i: CreateModelVersionInput!) {
+  createModelVersion(input: $i) { modelVersion { version } }
+}"""
+TRANSITION_MUTATION = """
+mutation($i: TransitionStageInput!) {
+  transitionStage(input: $i) { modelVersion { version stage } archived { version } }
+}"""
+READ_PRODUCTION_QUERY = """
+query($n: String!) { model(name: $n) { productionVersion { version source runId stage } } }"""
+LIST_VERSIONS_QUERY = """
+query($n: String!) {
+  model(name: $n) { versions(first: 25) { edges { node { version stage source runId } } } }
+}"""
+
+
+class ModelregTarget:
+    name = "modelreg"
+
+    def prepare(self) -> None:
+        if not MODELREG.exists():
+            raise RuntimeError(f"{MODELREG} is missing; run `make bench` to set up .venv")
+
+    def version(self) -> str:
+        commit = _git("rev-parse", "--short", "HEAD")
+        dirty = " (uncommitted changes)" if _git("status", "--porcelain") else ""
+        return f"git {commit}{dirty}"
+
+    @contextmanager
+    def serve(self, workdir: Path) -> Iterator[str]:
+        env = {**os.environ, "MODELREG_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/bench.db"}
+        subprocess.run([MODELREG, "db", "upgrade"], env=env, check=True, capture_output=True)
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        command = [str(MODELREG), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--workers", str(WORKERS)]
+        health_url = f"{base_url}/healthz"
+        with running_server(command, env, health_url, workdir / "modelreg.log", STARTUP_TIMEOUT_S):
+            yield base_url
+
+    def seed(self, base_url: str) -> list[Operation]:
+        with httpx.Client(base_url=base_url, timeout=30.0) as client:
+            _create_version(client, CREATE_MODEL, 1)
+            for version in (1, 2):
+                _create_version(client, STAGE_MODEL, version)
+            _to_production(client, STAGE_MODEL, 1)
+            for version in range(1, READ_MODEL_VERSIONS + 1):
+                _create_version(client, READ_MODEL, version)
+            _to_production(client, READ_MODEL, READ_MODEL_VERSIONS)
+        return _operations()
+
+
+def _operations() -> list[Operation]:
+    def graphql(name: str, *requests: tuple[str, dict[str, Any]]) -> Operation:
+        bodies = [json_body({"query": query, "variables": variables}) for query, variables in requests]
+        return Operation(name, "POST", "/graphql", bodies, body_error_marker='"errors"')
+
+    return [
+        # Every request registers the next version of the same model.
+        graphql(CREATE_VERSION, (CREATE_VERSION_MUTATION, {"i": _version_input(CREATE_MODEL, 2)})),
+        # Version 1 starts in PRODUCTION, so requests alternate 2, 1, 2, ... Concurrent
+        # requests can still ask for the stage a version already has: INVALID_TRANSITION.
+        graphql(
+            TRANSITION_STAGE,
+            (TRANSITION_MUTATION, {"i": _production(STAGE_MODEL, 2)}),
+            (TRANSITION_MUTATION, {"i": _production(STAGE_MODEL, 1)}),
+        ),
+        graphql(READ_PRODUCTION, (READ_PRODUCTION_QUERY, {"n": READ_MODEL})),
+        graphql(LIST_VERSIONS, (LIST_VERSIONS_QUERY, {"n": READ_MODEL})),
+        Operation(CEILING, "GET", "/healthz"),
+    ]
+
+
+def _version_input(model: str, run: int) -> dict[str, Any]:
+    return {
+        "modelName": model,
+        "source": f"s3://bench-artifacts/{model}/run-{run}/model",
+        "runId": f"run-{run}",
+        "metrics": [{"key": "accuracy", "value": 0.93}, {"key": "loss", "value": 0.21}],
+        "params": [{"key": "learning_rate", "value": "0.001"}, {"key": "epochs", "value": "10"}],
+        "tags": [{"key": "team", "value": "bench"}],
+    }
+
+
+def _production(model: str, version: int) -> dict[str, Any]:
+    return {"modelName": model, "version": version, "stage": "PRODUCTION"}
+
+
+def _create_version(client: httpx.Client, model: str, run: int) -> None:
+    _graphql(client, CREATE_VERSION_MUTATION, {"i": _version_input(model, run)})
+
+
+def _to_production(client: httpx.Client, model: str, version: int) -> None:
+    _graphql(client, TRANSITION_MUTATION, {"i": _production(model, version)})
+
+
+def _graphql(client: httpx.Client, query: str, variables: dict[str, Any]) -> None:
+    response = client.post("/graphql", json={"query": query, "variables": variables})
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    if "errors" in body:
+        raise RuntimeError(f"seeding failed: {body['errors']}")
+
+
+def _git(*args: str) -> str:
+    completed = subprocess.run(
+        ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    return completed.stdout.strip() if completed.returncode == 0 else "unknown"

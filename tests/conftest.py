@@ -1,0 +1,163 @@
+"""Fixtures: every storage-touching test runs on SQLite and on PostgreSQL.
+
+PostgreSQL runs when MODELREG_TEST_POSTGRES_URL is set (CI sets it): the
+session creates its own database there, migrates it once, truncates it
+before each test and drops it at the end, so runs never interfere. Under
+CI=true a missing or unreachable PostgreSQL fails the run instead of skipping.
+"""
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from server.app import create_app
+from server.settings import Settings
+from storage.clock import set_clock
+from storage.database import Database, create_database
+from storage.migrate import upgrade
+from storage.tables import metadata
+from tests.graphql import GraphQLClient
+
+POSTGRES_URL_VARIABLE = "MODELREG_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite", "postgresql"]
+T = TypeVar("T")
+
+
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def postgres_admin_url() -> str | None:
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url and _under_ci():
+        pytest.fail(f"CI must test PostgreSQL: set {POSTGRES_URL_VARIABLE}", pytrace=False)
+    return url
+
+
+async def create_scratch_postgres(admin_url: str) -> str:
+    """Create an empty database next to `admin_url`'s and return its URL."""
+    name = f"modelreg_test_{uuid.uuid4().hex[:12]}"
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:
+        message = f"PostgreSQL at {admin_url} is unreachable: {error}"
+        if _under_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    finally:
+        await engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies (migrating per test is slow)."""
+    path = tmp_path_factory.mktemp("template") / "modelreg.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def in_thread(function: Callable[..., T], *args: Any) -> T:
+    """Call `function` in a thread of its own: it may run an event loop, and we may be in one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated database of this session's own (sync: it is requested lazily)."""
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_VARIABLE} (CI sets it)")
+    url = in_thread(asyncio.run, create_scratch_postgres(admin_url))
+    try:
+        in_thread(upgrade, url)
+        yield url
+    finally:
+        in_thread(asyncio.run, drop_postgres(admin_url, url))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> str:
+    """The URL of an empty, migrated database of `backend`, private to this test."""
+    if backend == "sqlite":
+        path = tmp_path / "modelreg.db"
+        shutil.copyfile(sqlite_template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            names = ", ".join(table.name for table in metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+    return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = create_database(database_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@asynccontextmanager
+async def serving(database: Database) -> AsyncIterator[GraphQLClient]:
+    """A client talking to an in-process app over ASGI (lifespan included)."""
+    app = create_app(Settings(), database=database)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://modelreg") as http:
+            yield GraphQLClient(http)
+
+
+@pytest.fixture
+async def api(db: Database) -> AsyncIterator[GraphQLClient]:
+    async with serving(db) as client:
+        yield client
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[list[datetime]]:
+    """Freeze the registry clock; append to the list to move time forward."""
+    times = [datetime(2026, 1, 1, tzinfo=UTC)]
+    set_clock(lambda: times[-1])
+    try:
+        yield times
+    finally:
+        set_clock(None)

@@ -84,7 +84,9 @@ class ModelregTarget:
 
 def _operations() -> list[Operation]:
     def graphql(name: str, *requests: tuple[str, dict[str, Any]]) -> Operation:
-        bodies = [json_body({"query": query, "variables": variables}) for query, variables in requests]
+        bodies = [
+            json_body({"query": query, "variables": variables}) for query, variables in requests
+        ]
         return Operation(name, "POST", "/graphql", bodies, body_error_marker='"errors"')
 
     return [

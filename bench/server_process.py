@@ -1,5 +1,6 @@
 """Run a server under test in its own process group and wait until it answers."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -61,7 +62,9 @@ def _wait_until_healthy(
             except httpx.TransportError:
                 pass  # not listening yet
             time.sleep(POLL_INTERVAL_S)
-    raise RuntimeError(f"{health_url} did not answer 200 in {timeout_s:.0f} s; log:\n{_tail(log_path)}")
+    raise RuntimeError(
+        f"{health_url} did not answer 200 in {timeout_s:.0f} s; log:\n{_tail(log_path)}"
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -77,10 +80,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _signal_group(pgid: int, signum: signal.Signals) -> None:
-    try:
+    # ProcessLookupError: the whole group has already exited.
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signum)
-    except ProcessLookupError:
-        pass  # the whole group has already exited
 
 
 def _tail(path: Path, lines: int = 30) -> str:

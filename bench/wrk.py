@@ -68,7 +68,9 @@ def _apt_get(*args: str) -> int:
     return completed.returncode
 
 
-def run_wrk(wrk: str, base_url: str, operation: Operation, duration_s: int, workdir: Path) -> WrkResult:
+def run_wrk(
+    wrk: str, base_url: str, operation: Operation, duration_s: int, workdir: Path
+) -> WrkResult:
     """Load `operation` for `duration_s` seconds at CONNECTIONS connections."""
     bodies_file = "-"
     if operation.bodies:

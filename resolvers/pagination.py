@@ -39,7 +39,7 @@ def decode_cursor(cursor: str, kind: str, types: Sequence[type]) -> tuple[Any, .
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(payload, list) or payload[0] != kind or len(payload) != len(types) + 1:
+        if not isinstance(payload, list) or len(payload) != len(types) + 1 or payload[0] != kind:
             raise ValueError("cursor of another list")
         return tuple(_typed(value, t) for value, t in zip(payload[1:], types, strict=True))
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as error:

@@ -1,0 +1,102 @@
+"""Markdown tables for the terminal and results.json for later comparison."""
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench.config import BenchConfig
+from bench.wrk import CONNECTIONS, THREADS, WrkResult
+
+# Operation name -> its wrk result, for one server.
+Results = Mapping[str, WrkResult]
+
+
+def results_table(results: Results) -> str:
+    rows = [
+        [
+            name,
+            f"{result.requests_per_s:,.0f}",
+            f"{result.p50_ms:.1f}",
+            f"{result.p99_ms:.1f}",
+            str(result.errors),
+            str(result.body_errors),
+        ]
+        for name, result in results.items()
+    ]
+    header = ["operation", "req/s", "p50 ms", "p99 ms", "errors", "errors in 2xx body"]
+    return _markdown(header, rows)
+
+
+def comparison_table(ours: Results, peer: Results, peer_name: str) -> str:
+    header = [
+        "operation",
+        "modelreg req/s",
+        f"{peer_name} req/s",
+        f"ratio modelreg/{peer_name}",
+        "modelreg p50 ms",
+        f"{peer_name} p50 ms",
+        "modelreg p99 ms",
+        f"{peer_name} p99 ms",
+    ]
+    rows = []
+    for name, mine in ours.items():
+        theirs = peer.get(name)
+        if theirs is None:
+            continue
+        rows.append(
+            [
+                name,
+                f"{mine.requests_per_s:,.0f}",
+                f"{theirs.requests_per_s:,.0f}",
+                f"{mine.requests_per_s / theirs.requests_per_s:.2f}x",
+                f"{mine.p50_ms:.1f}",
+                f"{theirs.p50_ms:.1f}",
+                f"{mine.p99_ms:.1f}",
+                f"{theirs.p99_ms:.1f}",
+            ]
+        )
+    return _markdown(header, rows)
+
+
+def write_json(
+    path: Path, config: BenchConfig, versions: Mapping[str, str], results: Mapping[str, Results]
+) -> None:
+    document = {
+        "config": {
+            "duration_s": config.duration_s,
+            "warmup_s": config.warmup_s,
+            "wrk_threads": THREADS,
+            "wrk_connections": CONNECTIONS,
+        },
+        "versions": dict(versions),
+        "results": {
+            server: {name: _result_json(result) for name, result in by_operation.items()}
+            for server, by_operation in results.items()
+        },
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _result_json(result: WrkResult) -> dict[str, Any]:
+    return {**asdict(result), "requests_per_s": result.requests_per_s, "errors": result.errors}
+
+
+def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        # Numbers right-aligned so that columns of figures line up.
+        padded = [
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "| " + " | ".join(padded) + " |"
+
+    separator = (
+        "|"
+        + "|".join("-" * (width + 1) + ("-" if i == 0 else ":") for i, width in enumerate(widths))
+        + "|"
+    )
+    return "\n".join([line(header), separator, *(line(row) for row in rows)])

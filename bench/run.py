@@ -1,0 +1,97 @@
+"""Load-test the registry's main operations with wrk, optionally against MLflow.
+
+Run from the repository root:
+
+    make bench                            # modelreg only, 10 s per operation
+    BENCH_PEER=mlflow make bench          # also MLflow 3 (installed in .bench/mlflow-venv)
+    BENCH_DURATION=30 make bench          # 30 s per operation
+
+(`make bench` runs `.venv/bin/python -m bench.run`.) BENCH_WARMUP sets the unmeasured
+warm-up before each operation (default 2 s).
+
+Each server gets a fresh SQLite database in a temporary directory under .bench/,
+runs with 2 worker processes on 127.0.0.1, is seeded over its API and then loaded
+by wrk (2 threads, 8 connections) one operation at a time: create a version,
+transition a stage to production (alternating between two versions), read the
+production version, list 25 versions, and a trivial health check that shows how
+fast wrk itself can go on this machine. Servers run one after the other, never
+together. wrk is installed with apt-get when missing. Results are printed as
+Markdown tables and written to .bench/results.json.
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.config import BENCH_DIR, BenchConfig
+from bench.mlflow_target import MlflowTarget
+from bench.modelreg_target import ModelregTarget
+from bench.report import Results, comparison_table, results_table, write_json
+from bench.target import Target
+from bench.wrk import CONNECTIONS, THREADS, WrkResult, ensure_wrk, run_wrk
+
+RESULTS_PATH = BENCH_DIR / "results.json"
+
+
+def main() -> int:
+    config = BenchConfig.from_env()
+    wrk = ensure_wrk()
+    targets: list[Target] = [ModelregTarget()]
+    if config.peer == "mlflow":
+        targets.append(MlflowTarget())
+    BENCH_DIR.mkdir(exist_ok=True)
+    # Installs first, so that no pip run competes with a server being measured.
+    for target in targets:
+        target.prepare()
+
+    results: dict[str, Results] = {}
+    with tempfile.TemporaryDirectory(prefix="run-", dir=BENCH_DIR) as scratch:
+        for target in targets:
+            workdir = Path(scratch) / target.name
+            workdir.mkdir()
+            results[target.name] = _measure(target, wrk, config, workdir)
+
+    _print_report(config, results)
+    versions = {target.name: target.version() for target in targets}
+    write_json(RESULTS_PATH, config, versions, results)
+    print(f"\nwrote {RESULTS_PATH}")
+    return 0
+
+
+def _measure(target: Target, wrk: str, config: BenchConfig, workdir: Path) -> Results:
+    print(f"\n{target.name}: starting the server and seeding")
+    results: dict[str, WrkResult] = {}
+    with target.serve(workdir) as base_url:
+        for operation in target.seed(base_url):
+            # Unmeasured: lets connection pools, lazy imports and caches settle first.
+            run_wrk(wrk, base_url, operation, config.warmup_s, workdir)
+            result = run_wrk(wrk, base_url, operation, config.duration_s, workdir)
+            print(
+                f"{target.name}: {operation.name}: {result.requests_per_s:,.0f} req/s, "
+                f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+                f"{result.errors} errors, {result.body_errors} errors in 2xx bodies"
+            )
+            results[operation.name] = result
+    return results
+
+
+def _print_report(config: BenchConfig, results: dict[str, Results]) -> None:
+    setup = (
+        f"wrk -t {THREADS} -c {CONNECTIONS}, {config.duration_s} s per operation "
+        f"after {config.warmup_s} s warm-up"
+    )
+    for server, by_operation in results.items():
+        print(f"\n### {server} ({setup})\n")
+        print(results_table(by_operation))
+    if "mlflow" in results:
+        print(f"\n### modelreg vs mlflow ({setup})\n")
+        print(comparison_table(results["modelreg"], results["mlflow"], "mlflow"))
+    print(
+        "\nerrors: non-2xx responses plus socket errors and timeouts. errors in 2xx body: "
+        'GraphQL "errors" or MLflow "error_code" in a successful response (for example '
+        "INVALID_TRANSITION when two requests race to the same stage)."
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

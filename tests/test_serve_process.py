@@ -1,0 +1,87 @@
+"""The real thing: `modelreg serve --workers 2` on SQLite, as `make run` starts it."""
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.graphql import CREATE_VERSION
+
+MODELREG = str(Path(sys.executable).with_name("modelreg"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def environment(database: Path) -> dict[str, str]:
+    return {**os.environ, "MODELREG_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+
+
+def wait_until_ready(process: subprocess.Popen[bytes], url: str, deadline_s: float = 30) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "server exited before it was ready"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{url} was not ready within {deadline_s} s")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    database = tmp_path / "served.db"
+    env = environment(database)
+    subprocess.run([MODELREG, "db", "upgrade"], env=env, check=True, capture_output=True)
+    port = free_port()
+    command = [MODELREG, "serve", "--port", str(port), "--workers", "2"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(process, f"{base}/readyz")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def test_two_workers_share_one_sqlite_file(served: str) -> None:
+    limits = httpx.Limits(max_connections=16)
+    async with httpx.AsyncClient(base_url=served, limits=limits, timeout=30) as client:
+
+        async def create(i: int) -> int:
+            payload = {"modelName": "served", "source": f"s3://runs/{i}"}
+            response = await client.post(
+                "/graphql", json={"query": CREATE_VERSION, "variables": {"input": payload}}
+            )
+            body = response.json()
+            assert "errors" not in body, body
+            version: int = body["data"]["createModelVersion"]["modelVersion"]["version"]
+            return version
+
+        versions = await asyncio.gather(*(create(i) for i in range(60)))
+    assert sorted(versions) == list(range(1, 61))
+
+
+def test_serve_refuses_a_database_that_was_not_migrated(tmp_path: Path) -> None:
+    command = [MODELREG, "serve", "--port", str(free_port())]
+    result = subprocess.run(
+        command, env=environment(tmp_path / "new.db"), capture_output=True, timeout=60, check=False
+    )
+    assert result.returncode != 0
+    assert b"modelreg db upgrade" in result.stderr

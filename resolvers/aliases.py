@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from resolvers import validation
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
-from resolvers.models import model_not_found
+from resolvers.models import locked_model
 from resolvers.versions import locked_version
-from storage.clock import utcnow
-from storage.queries import aliases, models
+from storage.queries import aliases
 from storage.records import AliasRecord, ModelRecord, VersionRecord
 
 
@@ -37,9 +36,7 @@ async def delete_alias(ctx: RequestContext, *, name: str, alias: str) -> AliasCh
     validation.model_name(name, "modelName")
     validation.alias_name(alias)
     async with ctx.db.transaction() as conn:
-        model = await models.lock_model(conn, name, actor=ctx.actor, now=utcnow())
-        if model is None:
-            raise model_not_found(name)
+        model = await locked_model(conn, ctx, name)
         previous = await aliases.get_alias(conn, model.id, alias)
         if previous is None:
             raise alias_not_found(name, alias)

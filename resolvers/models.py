@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from resolvers import validation
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, NotFound
@@ -22,6 +24,18 @@ _CURSOR_TYPES: dict[ModelOrder, tuple[type, ...]] = {
 
 def model_not_found(name: str) -> NotFound:
     return NotFound(f"model {name!r} does not exist", model=name)
+
+
+async def locked_model(
+    conn: AsyncConnection, ctx: RequestContext, name: str, *, description: str | None = None
+) -> ModelRecord:
+    """Lock the model for this transaction (see `lock_model`), or raise NOT_FOUND."""
+    record = await models.lock_model(
+        conn, name, actor=ctx.actor, now=utcnow(), description=description
+    )
+    if record is None:
+        raise model_not_found(name)
+    return record
 
 
 async def create_model(
@@ -79,11 +93,7 @@ async def update_model(ctx: RequestContext, *, name: str, description: str) -> M
     validation.model_name(name)
     description = validation.text(description, "description", validation.DESCRIPTION_MAX)
     async with ctx.db.transaction() as conn:
-        record = await models.lock_model(
-            conn, name, actor=ctx.actor, now=utcnow(), description=description
-        )
-        if record is None:
-            raise model_not_found(name)
+        record = await locked_model(conn, ctx, name, description=description)
     ctx.loaders.prime_model(record)
     return record
 
@@ -92,8 +102,6 @@ async def delete_model(ctx: RequestContext, *, name: str) -> ModelRecord:
     """Delete a model with its versions, tags, aliases and history."""
     validation.model_name(name)
     async with ctx.db.transaction() as conn:
-        record = await models.lock_model(conn, name, actor=ctx.actor, now=utcnow())
-        if record is None:
-            raise model_not_found(name)
+        record = await locked_model(conn, ctx, name)
         await models.delete_model(conn, record.id)
     return record

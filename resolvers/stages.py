@@ -7,11 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from resolvers import validation
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, InvalidTransition
-from resolvers.models import model_not_found
+from resolvers.models import locked_model
 from resolvers.versions import locked_version, version_not_found
 from storage.clock import utcnow
 from storage.enums import ChangeCause, Stage
-from storage.queries import history, models, versions
+from storage.queries import history, versions
 from storage.queries.history import StageChange
 from storage.records import ModelRecord, VersionRecord
 
@@ -77,9 +77,7 @@ async def rollback(
     if to_version is not None:
         validation.version_number(to_version, "toVersion")
     async with ctx.db.transaction() as conn:
-        model = await models.lock_model(conn, name, actor=ctx.actor, now=utcnow())
-        if model is None:
-            raise model_not_found(name)
+        model = await locked_model(conn, ctx, name)
         in_production = (await versions.versions_in_stage(conn, [model.id], Stage.PRODUCTION)).get(
             model.id, []
         )

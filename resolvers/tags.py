@@ -7,10 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from resolvers import validation
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
-from resolvers.models import model_not_found
+from resolvers.models import locked_model
 from resolvers.versions import locked_version
-from storage.clock import utcnow
-from storage.queries import models, tags
+from storage.queries import tags
 from storage.queries.tags import TagOwner
 from storage.records import ModelRecord, TagRecord, VersionRecord
 
@@ -27,9 +26,7 @@ async def _owner(
 ) -> tuple[ModelRecord, VersionRecord | None, TagOwner, int]:
     if version is None:
         validation.model_name(name, "modelName")
-        model = await models.lock_model(conn, name, actor=ctx.actor, now=utcnow())
-        if model is None:
-            raise model_not_found(name)
+        model = await locked_model(conn, ctx, name)
         return model, None, TagOwner.MODEL, model.id
     model, record = await locked_version(conn, ctx, name, version)
     return model, record, TagOwner.VERSION, record.id

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from resolvers import validation
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, NotFound
-from resolvers.models import model_not_found
+from resolvers.models import locked_model, model_not_found
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
 from storage.clock import utcnow
 from storage.enums import Stage
@@ -97,12 +97,10 @@ async def get_version(ctx: RequestContext, name: str, version: int) -> VersionRe
 async def locked_version(
     conn: AsyncConnection, ctx: RequestContext, name: str, version: int
 ) -> tuple[ModelRecord, VersionRecord]:
-    """Lock the model (see `lock_model`) and read one of its versions, or raise NOT_FOUND."""
+    """Lock the model (see `locked_model`) and read one of its versions, or raise NOT_FOUND."""
     validation.model_name(name, "modelName")
     validation.version_number(version)
-    model = await models.lock_model(conn, name, actor=ctx.actor, now=utcnow())
-    if model is None:
-        raise model_not_found(name)
+    model = await locked_model(conn, ctx, name)
     record = await versions.get_version(conn, model.id, version)
     if record is None:
         raise version_not_found(name, version)

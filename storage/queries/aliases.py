@@ -3,7 +3,7 @@
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import Column, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.dialect import insert_on_conflict
@@ -33,34 +33,31 @@ async def delete_alias(conn: AsyncConnection, model_id: int, alias: str) -> bool
     return (await conn.execute(statement)).first() is not None
 
 
-async def aliases_of_models(
-    conn: AsyncConnection, model_ids: Sequence[int]
+async def _aliases_by(
+    conn: AsyncConnection, owner: Column[int], owner_ids: Sequence[int]
 ) -> dict[int, list[AliasRecord]]:
     query = (
-        select(*_COLUMNS)
+        select(*_COLUMNS, owner.label("_owner"))
         .join(model_versions, model_versions.c.id == aliases.c.version_id)
-        .where(aliases.c.model_id.in_(model_ids))
-        .order_by(aliases.c.model_id, aliases.c.alias)
+        .where(owner.in_(owner_ids))
+        .order_by(owner, aliases.c.alias)
     )
     grouped: dict[int, list[AliasRecord]] = defaultdict(list)
     for row in await conn.execute(query):
-        grouped[row.model_id].append(AliasRecord(*row))
+        grouped[row._owner].append(AliasRecord(*row[: len(_COLUMNS)]))
     return grouped
+
+
+async def aliases_of_models(
+    conn: AsyncConnection, model_ids: Sequence[int]
+) -> dict[int, list[AliasRecord]]:
+    return await _aliases_by(conn, aliases.c.model_id, model_ids)
 
 
 async def aliases_of_versions(
     conn: AsyncConnection, version_ids: Sequence[int]
 ) -> dict[int, list[AliasRecord]]:
-    query = (
-        select(*_COLUMNS)
-        .join(model_versions, model_versions.c.id == aliases.c.version_id)
-        .where(aliases.c.version_id.in_(version_ids))
-        .order_by(aliases.c.version_id, aliases.c.alias)
-    )
-    grouped: dict[int, list[AliasRecord]] = defaultdict(list)
-    for row in await conn.execute(query):
-        grouped[row.version_id].append(AliasRecord(*row))
-    return grouped
+    return await _aliases_by(conn, aliases.c.version_id, version_ids)
 
 
 async def get_alias(conn: AsyncConnection, model_id: int, alias: str) -> AliasRecord | None:

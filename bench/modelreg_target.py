@@ -61,7 +61,11 @@ class ModelregTarget:
     @contextmanager
     def serve(self, workdir: Path) -> Iterator[str]:
         env = {**os.environ, "MODELREG_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/bench.db"}
-        subprocess.run([MODELREG, "db", "upgrade"], env=env, check=True, capture_output=True)
+        upgrade = subprocess.run(
+            [MODELREG, "db", "upgrade"], env=env, capture_output=True, text=True, check=False
+        )
+        if upgrade.returncode != 0:
+            raise RuntimeError(f"modelreg db upgrade failed:\n{upgrade.stderr}")
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         command = [str(MODELREG), "serve", "--host", "127.0.0.1", "--port", str(port)]

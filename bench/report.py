@@ -61,9 +61,14 @@ def comparison_table(ours: Results, peer: Results, peer_name: str) -> str:
 
 
 def write_json(
-    path: Path, config: BenchConfig, versions: Mapping[str, str], results: Mapping[str, Results]
+    path: Path,
+    config: BenchConfig,
+    versions: Mapping[str, str],
+    load_average: float,
+    results: Mapping[str, Results],
 ) -> None:
     document = {
+        "load_average_before": load_average,
         "config": {
             "duration_s": config.duration_s,
             "warmup_s": config.warmup_s,

@@ -15,10 +15,13 @@ by wrk (2 threads, 8 connections) one operation at a time: create a version,
 transition a stage to production (alternating between two versions), read the
 production version, list 25 versions, and a trivial health check that shows how
 fast wrk itself can go on this machine. Servers run one after the other, never
-together. wrk is installed with apt-get when missing. Results are printed as
-Markdown tables and written to .bench/results.json.
+together. wrk is installed with apt-get when missing. MLflow gets uvicorn[standard]
+(uvloop, httptools) like the registry, and its GenAI job runner and access log are
+off (see bench/mlflow_target.py). Results are printed as Markdown tables and
+written to .bench/results.json, with the machine's load average before the run.
 """
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -31,10 +34,13 @@ from bench.target import Target
 from bench.wrk import CONNECTIONS, THREADS, WrkResult, ensure_wrk, run_wrk
 
 RESULTS_PATH = BENCH_DIR / "results.json"
+# On 2 cores, anything else running takes CPU from the servers and from wrk alike.
+BUSY_LOAD_AVERAGE = 0.5
 
 
 def main() -> int:
     config = BenchConfig.from_env()
+    load_average = _report_load_average()
     wrk = ensure_wrk()
     targets: list[Target] = [ModelregTarget()]
     if config.peer == "mlflow":
@@ -53,9 +59,17 @@ def main() -> int:
 
     _print_report(config, results)
     versions = {target.name: target.version() for target in targets}
-    write_json(RESULTS_PATH, config, versions, results)
+    write_json(RESULTS_PATH, config, versions, load_average, results)
     print(f"\nwrote {RESULTS_PATH}")
     return 0
+
+
+def _report_load_average() -> float:
+    one_minute = os.getloadavg()[0]
+    print(f"load average (1 min) before starting: {one_minute:.2f} on {os.cpu_count()} CPUs")
+    if one_minute > BUSY_LOAD_AVERAGE:
+        print("warning: the machine is busy; results will be lower and noisier than usual")
+    return one_minute
 
 
 def _measure(target: Target, wrk: str, config: BenchConfig, workdir: Path) -> Results:

@@ -62,9 +62,12 @@ def _apt_get(*args: str) -> int:
     completed = subprocess.run(
         ["apt-get", "-q", *args],
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
         check=False,
     )
+    if completed.returncode != 0:
+        print(completed.stdout + completed.stderr)
     return completed.returncode
 
 

@@ -12,6 +12,8 @@ from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from storage import sqlite_driver
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./modelreg.db"
 
 # WAL lets readers run beside the single writer, across processes too.
@@ -81,7 +83,14 @@ def create_database(
 def _sqlite_engine(
     url: str, busy_timeout_ms: int, begin: str | None, *, pool_size: int, echo: bool
 ) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, echo=echo)
+    path = make_url(url).database or ":memory:"
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        echo=echo,
+        async_creator=lambda: sqlite_driver.connect(path),
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

@@ -40,9 +40,7 @@ class Loaders:
         self.version_by_id = self._loader(versions.get_versions_by_ids, None)
         self.version_by_name = self._loader(versions.get_versions_by_name, None)
         self.version_by_model_id = self._loader(versions.get_versions_by_number, None)
-        self.production_version = self._loader(
-            lambda c, ids: versions.latest_versions(c, ids, Stage.PRODUCTION), None
-        )
+        self.production_version = self._loader(versions.production_versions, None)
         self.latest_version = self._loader(versions.latest_versions, None)
         self.staging_versions: DataLoader[int, list[VersionRecord]] = self._loader(
             lambda c, ids: versions.versions_in_stage(c, ids, Stage.STAGING), []

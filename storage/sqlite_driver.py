@@ -97,4 +97,8 @@ class OneHopConnection(aiosqlite.Connection):
 
 def connect(path: str) -> OneHopConnection:
     """Open `path` (a file name or ':memory:') the way aiosqlite.connect does."""
-    return OneHopConnection(lambda: sqlite3.connect(path, check_same_thread=False), 64)
+    connection = OneHopConnection(lambda: sqlite3.connect(path, check_same_thread=False), 64)
+    # As SQLAlchemy does for aiosqlite: a connection never disposed must not keep
+    # the interpreter alive at exit.
+    connection._thread.daemon = True
+    return connection

@@ -4,12 +4,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import Select, bindparam, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.enums import ChangeCause, Stage
-from storage.pagination import PageRequest, keyset_pages_per_owner
+from storage.pagination import PageRequest, keyset_pages_per_owner, page_parameters
 from storage.records import HistoryRecord
 from storage.rows import AnyRow
 from storage.tables import stage_history
@@ -25,6 +27,9 @@ _COLUMNS = (
     stage_history.c.comment,
     stage_history.c.created_at,
 )
+
+
+_INSERT = insert(stage_history).returning(*_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,47 +68,64 @@ async def record_changes(
     """Append rows in the given order (ids increase in that order)."""
     records = []
     for change in changes:
-        statement = (
-            insert(stage_history)
-            .values(
-                model_id=change.model_id,
-                version=change.version,
-                from_stage=change.from_stage.value,
-                to_stage=change.to_stage.value,
-                cause=change.cause.value,
-                actor=actor,
-                comment=comment,
-                created_at=now,
-            )
-            .returning(*_COLUMNS)
-        )
-        records.append(_record((await conn.execute(statement)).one()))
+        values = {
+            "model_id": change.model_id,
+            "version": change.version,
+            "from_stage": change.from_stage.value,
+            "to_stage": change.to_stage.value,
+            "cause": change.cause.value,
+            "actor": actor,
+            "comment": comment,
+            "created_at": now,
+        }
+        records.append(_record((await conn.execute(_INSERT, values)).one()))
     return records
 
 
-async def production_entries(
-    conn: AsyncConnection, model_id: int, *, before_id: int | None = None
-) -> list[HistoryRecord]:
-    """Entries that moved a version into PRODUCTION, newest first."""
-    query = select(*_COLUMNS).where(
-        stage_history.c.model_id == model_id,
+_PRODUCTION_ENTRIES = (
+    select(*_COLUMNS)
+    .where(
+        stage_history.c.model_id == bindparam("model_id"),
         stage_history.c.to_stage == Stage.PRODUCTION.value,
     )
-    if before_id is not None:
-        query = query.where(stage_history.c.id < before_id)
-    rows = await conn.execute(query.order_by(stage_history.c.id.desc()))
+    .order_by(stage_history.c.id.desc())
+)
+
+
+async def production_entries(conn: AsyncConnection, model_id: int) -> list[HistoryRecord]:
+    """Entries that moved a version into PRODUCTION, newest first."""
+    rows = await conn.execute(_PRODUCTION_ENTRIES, {"model_id": model_id})
     return [_record(row) for row in rows]
+
+
+_OWNER_MODEL = (stage_history.c.model_id,)
+_OWNER_VERSION = (stage_history.c.model_id, stage_history.c.version)
+_OF_MODELS = stage_history.c.model_id.in_(bindparam("model_ids", expanding=True))
+_OF_VERSIONS = tuple_(*_OWNER_VERSION).in_(bindparam("keys", expanding=True))
+_COUNT_PER_MODEL = (
+    select(stage_history.c.model_id, func.count()).where(_OF_MODELS).group_by(*_OWNER_MODEL)
+)
+_COUNT_PER_VERSION = (
+    select(*_OWNER_VERSION, func.count()).where(_OF_VERSIONS).group_by(*_OWNER_VERSION)
+)
+
+
+@cache
+def _page_statement(per_version: bool, after: bool) -> Select[Any]:
+    owner = _OWNER_VERSION if per_version else _OWNER_MODEL
+    query = select(*_COLUMNS).where(_OF_VERSIONS if per_version else _OF_MODELS)
+    key = (stage_history.c.id,)
+    return keyset_pages_per_owner(query, owner, key, descending=True, after=after)
 
 
 async def history_pages(
     conn: AsyncConnection, model_ids: Sequence[int], page: PageRequest
 ) -> dict[int, list[HistoryRecord]]:
     """One page of each model's history (newest first), in one statement."""
-    query = select(*_COLUMNS).where(stage_history.c.model_id.in_(model_ids))
-    owner = (stage_history.c.model_id,)
-    statement = keyset_pages_per_owner(query, owner, (stage_history.c.id,), page)
+    statement = _page_statement(False, page.after is not None)
+    parameters = {"model_ids": list(model_ids), **page_parameters(page)}
     grouped: dict[int, list[HistoryRecord]] = defaultdict(list)
-    for row in await conn.execute(statement):
+    for row in await conn.execute(statement, parameters):
         grouped[row.model_id].append(_record(row))
     return grouped
 
@@ -112,27 +134,20 @@ async def version_history_pages(
     conn: AsyncConnection, versions: Sequence[tuple[int, int]], page: PageRequest
 ) -> dict[tuple[int, int], list[HistoryRecord]]:
     """One page of history per (model id, version number), newest first."""
-    owner = (stage_history.c.model_id, stage_history.c.version)
-    query = select(*_COLUMNS).where(tuple_(*owner).in_(versions))
-    statement = keyset_pages_per_owner(query, owner, (stage_history.c.id,), page)
+    statement = _page_statement(True, page.after is not None)
+    parameters = {"keys": list(versions), **page_parameters(page)}
     grouped: dict[tuple[int, int], list[HistoryRecord]] = defaultdict(list)
-    for row in await conn.execute(statement):
+    for row in await conn.execute(statement, parameters):
         grouped[(row.model_id, row.version)].append(_record(row))
     return grouped
 
 
 async def count_history(conn: AsyncConnection, model_ids: Sequence[int]) -> dict[int, int]:
-    query = (
-        select(stage_history.c.model_id, func.count())
-        .where(stage_history.c.model_id.in_(model_ids))
-        .group_by(stage_history.c.model_id)
-    )
-    return dict((await conn.execute(query)).all())
+    return dict((await conn.execute(_COUNT_PER_MODEL, {"model_ids": list(model_ids)})).all())
 
 
 async def count_version_history(
     conn: AsyncConnection, versions: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], int]:
-    owner = (stage_history.c.model_id, stage_history.c.version)
-    query = select(*owner, func.count()).where(tuple_(*owner).in_(versions)).group_by(*owner)
-    return {(m, v): count for m, v, count in await conn.execute(query)}
+    rows = await conn.execute(_COUNT_PER_VERSION, {"keys": list(versions)})
+    return {(m, v): count for m, v, count in rows}

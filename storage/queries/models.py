@@ -1,17 +1,32 @@
-"""Registered models: rows, the version counter, listing and filtering."""
+"""Registered models: rows, the version counter, listing and filtering.
+
+Statements are module constants (or cached per shape) with bound parameters:
+building a SQLAlchemy statement costs more than running it on SQLite.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.dialect import insert_on_conflict
 from storage.enums import Stage
-from storage.pagination import PageRequest, keyset_page
+from storage.pagination import PageRequest, keyset_page, page_parameters
 from storage.records import ModelRecord
 from storage.rows import AnyRow
 from storage.tables import model_tags, model_versions, models
@@ -25,6 +40,19 @@ _COLUMNS = (
     models.c.created_by,
     models.c.updated_by,
 )
+_BY_IDS = select(*_COLUMNS).where(models.c.id.in_(bindparam("ids", expanding=True)))
+_BY_NAMES = select(*_COLUMNS).where(models.c.name.in_(bindparam("names", expanding=True)))
+_BY_NAME = select(*_COLUMNS).where(models.c.name == bindparam("name"))
+_DELETE = delete(models).where(models.c.id == bindparam("id"))
+# UPDATE's bound names must differ from column names, hence the `new_` prefix.
+_TOUCH = (
+    update(models)
+    .where(models.c.name == bindparam("match_name"))
+    .values(updated_at=bindparam("new_updated_at"), updated_by=bindparam("new_updated_by"))
+    .returning(*_COLUMNS)
+)
+_TOUCH_DESCRIBE = _TOUCH.values(description=bindparam("new_description"))
+_ALLOCATE = _TOUCH.values(last_version=models.c.last_version + 1).returning(models.c.last_version)
 
 
 class ModelOrder(StrEnum):
@@ -68,20 +96,24 @@ async def insert_model(
 
 
 async def get_model(conn: AsyncConnection, name: str) -> ModelRecord | None:
-    row = (await conn.execute(select(*_COLUMNS).where(models.c.name == name))).first()
+    row = (await conn.execute(_BY_NAME, {"name": name})).first()
     return _record(row) if row is not None else None
 
 
 async def get_models_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, ModelRecord]:
-    rows = await conn.execute(select(*_COLUMNS).where(models.c.id.in_(ids)))
+    rows = await conn.execute(_BY_IDS, {"ids": list(ids)})
     return {row.id: _record(row) for row in rows}
 
 
 async def get_models_by_names(
     conn: AsyncConnection, names: Sequence[str]
 ) -> dict[str, ModelRecord]:
-    rows = await conn.execute(select(*_COLUMNS).where(models.c.name.in_(names)))
+    rows = await conn.execute(_BY_NAMES, {"names": list(names)})
     return {row.name: _record(row) for row in rows}
+
+
+def _touch_parameters(name: str, actor: str, now: datetime) -> dict[str, Any]:
+    return {"match_name": name, "new_updated_at": now, "new_updated_by": actor}
 
 
 async def lock_model(
@@ -93,11 +125,12 @@ async def lock_model(
     serializes concurrent writers per model on PostgreSQL (SQLite's writer lock
     already serializes everything).
     """
-    values: dict[str, Any] = {"updated_at": now, "updated_by": actor}
+    parameters = _touch_parameters(name, actor, now)
+    statement = _TOUCH
     if description is not None:
-        values["description"] = description
-    statement = update(models).where(models.c.name == name).values(**values).returning(*_COLUMNS)
-    row = (await conn.execute(statement)).first()
+        statement = _TOUCH_DESCRIBE
+        parameters["new_description"] = description
+    row = (await conn.execute(statement, parameters)).first()
     return _record(row) if row is not None else None
 
 
@@ -105,45 +138,76 @@ async def allocate_version(
     conn: AsyncConnection, name: str, *, actor: str, now: datetime
 ) -> tuple[ModelRecord, int] | None:
     """Take the model's next version number from its counter row (and lock the model)."""
-    statement = (
-        update(models)
-        .where(models.c.name == name)
-        .values(last_version=models.c.last_version + 1, updated_at=now, updated_by=actor)
-        .returning(*_COLUMNS, models.c.last_version)
-    )
-    row = (await conn.execute(statement)).first()
+    row = (await conn.execute(_ALLOCATE, _touch_parameters(name, actor, now))).first()
     if row is None:
         return None
     return _record(row), row.last_version
 
 
 async def delete_model(conn: AsyncConnection, model_id: int) -> None:
-    await conn.execute(delete(models).where(models.c.id == model_id))
+    await conn.execute(_DELETE, {"id": model_id})
 
 
-def _filtered(query: Select[Any], model_filter: ModelFilter) -> Select[Any]:
-    if model_filter.name_prefix:
+@dataclass(frozen=True)
+class _FilterShape:
+    """Which filters are present: the statement depends on this, not on their values."""
+
+    prefix_length: int | None
+    contains: bool
+    tag_count: int
+    in_stage: bool
+
+    @staticmethod
+    def of(model_filter: ModelFilter) -> "_FilterShape":
         prefix = model_filter.name_prefix
+        return _FilterShape(
+            prefix_length=len(prefix) if prefix else None,
+            contains=bool(model_filter.name_contains),
+            tag_count=len(model_filter.tags),
+            in_stage=model_filter.has_version_in_stage is not None,
+        )
+
+
+def _filtered(query: Select[Any], shape: _FilterShape) -> Select[Any]:
+    if shape.prefix_length is not None:
         # substr instead of LIKE: exact and case-sensitive on both backends.
-        query = query.where(func.substr(models.c.name, 1, len(prefix)) == prefix)
-    if model_filter.name_contains:
-        query = query.where(models.c.name.icontains(model_filter.name_contains, autoescape=True))
-    for key, value in model_filter.tags:
+        prefix = func.substr(models.c.name, 1, shape.prefix_length)
+        query = query.where(prefix == bindparam("name_prefix"))
+    if shape.contains:
+        # LIKE with the wildcards of the value escaped (see _filter_parameters).
+        pattern = bindparam("name_pattern", type_=String())
+        query = query.where(func.lower(models.c.name).like(func.lower(pattern), escape="/"))
+    for i in range(shape.tag_count):
         query = query.where(
             exists().where(
                 model_tags.c.model_id == models.c.id,
-                model_tags.c.key == key,
-                model_tags.c.value == value,
+                model_tags.c.key == bindparam(f"tag_key_{i}"),
+                model_tags.c.value == bindparam(f"tag_value_{i}"),
             )
         )
-    if model_filter.has_version_in_stage is not None:
+    if shape.in_stage:
         query = query.where(
             exists().where(
                 model_versions.c.model_id == models.c.id,
-                model_versions.c.stage == model_filter.has_version_in_stage.value,
+                model_versions.c.stage == bindparam("stage"),
             )
         )
     return query
+
+
+def _filter_parameters(model_filter: ModelFilter) -> dict[str, Any]:
+    parameters: dict[str, Any] = {}
+    if model_filter.name_prefix:
+        parameters["name_prefix"] = model_filter.name_prefix
+    if model_filter.name_contains:
+        escaped = "".join(f"/{c}" if c in "%_/" else c for c in model_filter.name_contains)
+        parameters["name_pattern"] = f"%{escaped}%"
+    for i, (key, value) in enumerate(model_filter.tags):
+        parameters[f"tag_key_{i}"] = key
+        parameters[f"tag_value_{i}"] = value
+    if model_filter.has_version_in_stage is not None:
+        parameters["stage"] = model_filter.has_version_in_stage.value
+    return parameters
 
 
 def order_key(order: ModelOrder) -> tuple[ColumnElement[Any], ...]:
@@ -151,14 +215,30 @@ def order_key(order: ModelOrder) -> tuple[ColumnElement[Any], ...]:
     return (models.c[order.value], models.c.id)
 
 
+@cache
+def _list_statement(
+    shape: _FilterShape, order: ModelOrder, descending: bool, after: bool
+) -> Select[Any]:
+    query = _filtered(select(*_COLUMNS), shape)
+    return keyset_page(query, order_key(order), descending=descending, after=after)
+
+
+@cache
+def _count_statement(shape: _FilterShape) -> Select[Any]:
+    return _filtered(select(func.count()).select_from(models), shape)
+
+
 async def list_models(
     conn: AsyncConnection, model_filter: ModelFilter, order: ModelOrder, page: PageRequest
 ) -> list[ModelRecord]:
     """Up to `page.first + 1` models (the extra one only says that more follow)."""
-    query = keyset_page(_filtered(select(*_COLUMNS), model_filter), order_key(order), page)
-    return [_record(row) for row in await conn.execute(query)]
+    statement = _list_statement(
+        _FilterShape.of(model_filter), order, page.descending, page.after is not None
+    )
+    parameters = {**_filter_parameters(model_filter), **page_parameters(page)}
+    return [_record(row) for row in await conn.execute(statement, parameters)]
 
 
 async def count_models(conn: AsyncConnection, model_filter: ModelFilter) -> int:
-    query = _filtered(select(func.count()).select_from(models), model_filter)
-    return int((await conn.execute(query)).scalar_one())
+    statement = _count_statement(_FilterShape.of(model_filter))
+    return int((await conn.execute(statement, _filter_parameters(model_filter))).scalar_one())

@@ -3,9 +3,12 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from enum import Enum
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Column, Table, delete, select
+from sqlalchemy import Column, Select, Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ReturningDelete
 
 from storage.dialect import insert_on_conflict
 from storage.records import TagRecord
@@ -27,6 +30,26 @@ class TagOwner(Enum):
         return self.table.c[self.value[1]]
 
 
+@cache
+def _tags_of(owner: TagOwner) -> Select[Any]:
+    table, column = owner.table, owner.owner_column
+    return (
+        select(column, table.c.key, table.c.value)
+        .where(column.in_(bindparam("owner_ids", expanding=True)))
+        .order_by(column, table.c.key)
+    )
+
+
+@cache
+def _delete(owner: TagOwner) -> ReturningDelete[*tuple[Any, ...]]:
+    table = owner.table
+    return (
+        delete(table)
+        .where(owner.owner_column == bindparam("owner_id"), table.c.key == bindparam("key"))
+        .returning(table.c.key)
+    )
+
+
 async def set_tags(
     conn: AsyncConnection, owner: TagOwner, owner_id: int, tags: Sequence[tuple[str, str]]
 ) -> None:
@@ -44,26 +67,15 @@ async def set_tags(
 
 async def delete_tag(conn: AsyncConnection, owner: TagOwner, owner_id: int, key: str) -> bool:
     """Delete a tag; False when there was none."""
-    table = owner.table
-    statement = (
-        delete(table)
-        .where(owner.owner_column == owner_id, table.c.key == key)
-        .returning(table.c.key)
-    )
-    return (await conn.execute(statement)).first() is not None
+    result = await conn.execute(_delete(owner), {"owner_id": owner_id, "key": key})
+    return result.first() is not None
 
 
 async def tags_of(
     conn: AsyncConnection, owner: TagOwner, owner_ids: Sequence[int]
 ) -> dict[int, list[TagRecord]]:
     """Tags per owner, sorted by key."""
-    table = owner.table
-    query = (
-        select(owner.owner_column, table.c.key, table.c.value)
-        .where(owner.owner_column.in_(owner_ids))
-        .order_by(owner.owner_column, table.c.key)
-    )
     grouped: dict[int, list[TagRecord]] = defaultdict(list)
-    for owner_id, key, value in await conn.execute(query):
+    for owner_id, key, value in await conn.execute(_tags_of(owner), {"owner_ids": list(owner_ids)}):
         grouped[owner_id].append(TagRecord(owner_id, key, value))
     return grouped

@@ -1,15 +1,20 @@
-"""Model versions: rows, stages and batched per-model lookups."""
+"""Model versions: rows, stages and batched per-model lookups.
+
+Statements are module constants (or cached per shape) with bound parameters:
+building a SQLAlchemy statement costs more than running it on SQLite.
+"""
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.enums import Stage
-from storage.pagination import PageRequest, keyset_pages_per_owner
+from storage.pagination import PageRequest, keyset_pages_per_owner, page_parameters
 from storage.records import VersionRecord
 from storage.rows import AnyRow
 from storage.tables import model_versions, models
@@ -30,12 +35,67 @@ _COLUMNS = (
     model_versions.c.created_by,
     model_versions.c.updated_by,
 )
+_SELECT = select(*_COLUMNS)
+_OF_MODELS = model_versions.c.model_id.in_(bindparam("model_ids", expanding=True))
+_IN_STAGE = model_versions.c.stage == bindparam("stage")
+
+_INSERT = insert(model_versions).returning(*_COLUMNS)
+_BY_IDS = _SELECT.where(model_versions.c.id.in_(bindparam("ids", expanding=True)))
+_BY_NUMBER = _SELECT.where(
+    tuple_(model_versions.c.model_id, model_versions.c.version).in_(
+        bindparam("keys", expanding=True)
+    )
+)
+_BY_NAME = (
+    select(*_COLUMNS, models.c.name)
+    .join(models, models.c.id == model_versions.c.model_id)
+    .where(tuple_(models.c.name, model_versions.c.version).in_(bindparam("keys", expanding=True)))
+)
+_IN_STAGE_NEWEST_FIRST = _SELECT.where(_OF_MODELS, _IN_STAGE).order_by(
+    model_versions.c.model_id, model_versions.c.version.desc()
+)
+_NEWEST = select(
+    model_versions.c.model_id, func.max(model_versions.c.version).label("version")
+).where(_OF_MODELS)
+_LATEST = _SELECT.where(
+    tuple_(model_versions.c.model_id, model_versions.c.version).in_(
+        _NEWEST.group_by(model_versions.c.model_id)
+    )
+)
+_SET_STAGE = (
+    update(model_versions)
+    .where(model_versions.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        stage=bindparam("new_stage"),
+        updated_at=bindparam("new_updated_at"),
+        updated_by=bindparam("new_updated_by"),
+    )
+    .returning(*_COLUMNS)
+)
+_SET_DESCRIPTION = (
+    update(model_versions)
+    .where(model_versions.c.id == bindparam("match_id"))
+    .values(
+        description=bindparam("new_description"),
+        updated_at=bindparam("new_updated_at"),
+        updated_by=bindparam("new_updated_by"),
+    )
+    .returning(*_COLUMNS)
+)
+_DELETE = delete(model_versions).where(model_versions.c.id == bindparam("id"))
 
 
 def _record(row: AnyRow) -> VersionRecord:
     values = list(row[: len(_COLUMNS)])
     values[3] = Stage(values[3])
     return VersionRecord(*values)
+
+
+def _by_model(rows: Any) -> dict[int, list[VersionRecord]]:
+    grouped: dict[int, list[VersionRecord]] = defaultdict(list)
+    for row in rows:
+        grouped[row.model_id].append(_record(row))
+    return grouped
 
 
 async def insert_version(
@@ -67,102 +127,94 @@ async def insert_version(
         "created_by": actor,
         "updated_by": actor,
     }
-    result = await conn.execute(insert(model_versions).values(**values).returning(*_COLUMNS))
-    return _record(result.one())
+    return _record((await conn.execute(_INSERT, values)).one())
 
 
 async def get_version(conn: AsyncConnection, model_id: int, version: int) -> VersionRecord | None:
-    query = select(*_COLUMNS).where(
-        model_versions.c.model_id == model_id, model_versions.c.version == version
-    )
-    row = (await conn.execute(query)).first()
-    return _record(row) if row is not None else None
+    return (await get_versions_by_number(conn, [(model_id, version)])).get((model_id, version))
 
 
 async def get_versions_by_ids(
     conn: AsyncConnection, ids: Sequence[int]
 ) -> dict[int, VersionRecord]:
-    rows = await conn.execute(select(*_COLUMNS).where(model_versions.c.id.in_(ids)))
+    rows = await conn.execute(_BY_IDS, {"ids": list(ids)})
     return {row.id: _record(row) for row in rows}
+
+
+async def get_versions_by_number(
+    conn: AsyncConnection, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], VersionRecord]:
+    """Versions addressed as (model id, version number)."""
+    rows = await conn.execute(_BY_NUMBER, {"keys": list(keys)})
+    return {(row.model_id, row.version): _record(row) for row in rows}
 
 
 async def get_versions_by_name(
     conn: AsyncConnection, keys: Sequence[tuple[str, int]]
 ) -> dict[tuple[str, int], VersionRecord]:
     """Versions addressed as (model name, version number)."""
-    query = (
-        select(*_COLUMNS, models.c.name)
-        .join(models, models.c.id == model_versions.c.model_id)
-        .where(tuple_(models.c.name, model_versions.c.version).in_(keys))
-    )
-    return {(row.name, row.version): _record(row) for row in await conn.execute(query)}
+    rows = await conn.execute(_BY_NAME, {"keys": list(keys)})
+    return {(row.name, row.version): _record(row) for row in rows}
 
 
 async def versions_in_stage(
     conn: AsyncConnection, model_ids: Sequence[int], stage: Stage
 ) -> dict[int, list[VersionRecord]]:
     """Each model's versions in `stage`, newest first."""
-    query = (
-        select(*_COLUMNS)
-        .where(model_versions.c.model_id.in_(model_ids), model_versions.c.stage == stage.value)
-        .order_by(model_versions.c.model_id, model_versions.c.version.desc())
-    )
-    grouped: dict[int, list[VersionRecord]] = defaultdict(list)
-    for row in await conn.execute(query):
-        grouped[row.model_id].append(_record(row))
-    return grouped
+    parameters = {"model_ids": list(model_ids), "stage": stage.value}
+    return _by_model(await conn.execute(_IN_STAGE_NEWEST_FIRST, parameters))
+
+
+async def production_versions(
+    conn: AsyncConnection, model_ids: Sequence[int]
+) -> dict[int, VersionRecord]:
+    """Each model's PRODUCTION version (the database allows at most one)."""
+    in_production = await versions_in_stage(conn, model_ids, Stage.PRODUCTION)
+    return {model_id: found[0] for model_id, found in in_production.items()}
 
 
 async def latest_versions(
-    conn: AsyncConnection, model_ids: Sequence[int], stage: Stage | None = None
+    conn: AsyncConnection, model_ids: Sequence[int]
 ) -> dict[int, VersionRecord]:
-    """Each model's highest-numbered version (in `stage`, when given)."""
-    conditions: list[ColumnElement[bool]] = [model_versions.c.model_id.in_(model_ids)]
-    if stage is not None:
-        conditions.append(model_versions.c.stage == stage.value)
-    newest = (
-        select(model_versions.c.model_id, func.max(model_versions.c.version).label("version"))
-        .where(*conditions)
-        .group_by(model_versions.c.model_id)
-        .subquery()
-    )
-    query = select(*_COLUMNS).join(
-        newest,
-        and_(
-            newest.c.model_id == model_versions.c.model_id,
-            newest.c.version == model_versions.c.version,
-        ),
-    )
-    return {row.model_id: _record(row) for row in await conn.execute(query)}
+    """Each model's highest-numbered version."""
+    rows = await conn.execute(_LATEST, {"model_ids": list(model_ids)})
+    return {row.model_id: _record(row) for row in rows}
+
+
+@cache
+def _page_statement(in_stage: bool, after: bool) -> Select[Any]:
+    query = _SELECT.where(_OF_MODELS, _IN_STAGE) if in_stage else _SELECT.where(_OF_MODELS)
+    owner = (model_versions.c.model_id,)
+    key = (model_versions.c.version,)
+    return keyset_pages_per_owner(query, owner, key, descending=True, after=after)
 
 
 async def version_pages(
     conn: AsyncConnection, model_ids: Sequence[int], stage: Stage | None, page: PageRequest
 ) -> dict[int, list[VersionRecord]]:
     """One page of versions per model (newest first), in one statement."""
-    query = select(*_COLUMNS).where(model_versions.c.model_id.in_(model_ids))
+    statement = _page_statement(stage is not None, page.after is not None)
+    parameters = {"model_ids": list(model_ids), **page_parameters(page)}
     if stage is not None:
-        query = query.where(model_versions.c.stage == stage.value)
-    statement = keyset_pages_per_owner(
-        query, (model_versions.c.model_id,), (model_versions.c.version,), page
-    )
-    grouped: dict[int, list[VersionRecord]] = defaultdict(list)
-    for row in await conn.execute(statement):
-        grouped[row.model_id].append(_record(row))
-    return grouped
+        parameters["stage"] = stage.value
+    return _by_model(await conn.execute(statement, parameters))
+
+
+@cache
+def _count_statement(in_stage: bool) -> Select[Any]:
+    query = select(model_versions.c.model_id, func.count()).where(_OF_MODELS)
+    if in_stage:
+        query = query.where(_IN_STAGE)
+    return query.group_by(model_versions.c.model_id)
 
 
 async def count_versions(
     conn: AsyncConnection, model_ids: Sequence[int], stage: Stage | None
 ) -> dict[int, int]:
-    query = (
-        select(model_versions.c.model_id, func.count())
-        .where(model_versions.c.model_id.in_(model_ids))
-        .group_by(model_versions.c.model_id)
-    )
+    parameters: dict[str, Any] = {"model_ids": list(model_ids)}
     if stage is not None:
-        query = query.where(model_versions.c.stage == stage.value)
-    return dict((await conn.execute(query)).all())
+        parameters["stage"] = stage.value
+    return dict((await conn.execute(_count_statement(stage is not None), parameters)).all())
 
 
 async def set_stage(
@@ -170,36 +222,27 @@ async def set_stage(
 ) -> list[VersionRecord]:
     if not version_ids:
         return []
-    statement = (
-        update(model_versions)
-        .where(model_versions.c.id.in_(version_ids))
-        .values(stage=stage.value, updated_at=now, updated_by=actor)
-        .returning(*_COLUMNS)
-    )
-    return sorted((_record(row) for row in await conn.execute(statement)), key=lambda v: v.version)
+    parameters = {
+        "ids": list(version_ids),
+        "new_stage": stage.value,
+        "new_updated_at": now,
+        "new_updated_by": actor,
+    }
+    rows = await conn.execute(_SET_STAGE, parameters)
+    return sorted((_record(row) for row in rows), key=lambda v: v.version)
 
 
 async def set_description(
     conn: AsyncConnection, version_id: int, description: str, *, actor: str, now: datetime
 ) -> VersionRecord:
-    statement = (
-        update(model_versions)
-        .where(model_versions.c.id == version_id)
-        .values(description=description, updated_at=now, updated_by=actor)
-        .returning(*_COLUMNS)
-    )
-    return _record((await conn.execute(statement)).one())
+    parameters = {
+        "match_id": version_id,
+        "new_description": description,
+        "new_updated_at": now,
+        "new_updated_by": actor,
+    }
+    return _record((await conn.execute(_SET_DESCRIPTION, parameters)).one())
 
 
 async def delete_version(conn: AsyncConnection, version_id: int) -> None:
-    await conn.execute(delete(model_versions).where(model_versions.c.id == version_id))
-
-
-async def get_versions_by_number(
-    conn: AsyncConnection, keys: Sequence[tuple[int, int]]
-) -> dict[tuple[int, int], VersionRecord]:
-    """Versions addressed as (model id, version number)."""
-    query = select(*_COLUMNS).where(
-        tuple_(model_versions.c.model_id, model_versions.c.version).in_(keys)
-    )
-    return {(row.model_id, row.version): _record(row) for row in await conn.execute(query)}
+    await conn.execute(_DELETE, {"id": version_id})

@@ -6,6 +6,7 @@ an AsyncConnection must never be shared between them.
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -35,47 +36,83 @@ class Loaders:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self.model_by_id = self._loader(models.get_models_by_ids, None)
-        self.model_by_name = self._loader(models.get_models_by_names, None)
-        self.version_by_id = self._loader(versions.get_versions_by_ids, None)
-        self.version_by_name = self._loader(versions.get_versions_by_name, None)
-        self.version_by_model_id = self._loader(versions.get_versions_by_number, None)
-        self.production_version = self._loader(versions.production_versions, None)
-        self.latest_version = self._loader(versions.latest_versions, None)
-        self.staging_versions: DataLoader[int, list[VersionRecord]] = self._loader(
-            lambda c, ids: versions.versions_in_stage(c, ids, Stage.STAGING), []
-        )
-        self.model_tags: DataLoader[int, list[TagRecord]] = self._loader(
-            lambda c, ids: tags.tags_of(c, TagOwner.MODEL, ids), []
-        )
-        self.version_tags: DataLoader[int, list[TagRecord]] = self._loader(
-            lambda c, ids: tags.tags_of(c, TagOwner.VERSION, ids), []
-        )
-        self.model_aliases: DataLoader[int, list[AliasRecord]] = self._loader(
-            aliases.aliases_of_models, []
-        )
-        self.version_aliases: DataLoader[int, list[AliasRecord]] = self._loader(
-            aliases.aliases_of_versions, []
-        )
-        self.version_page: DataLoader[VersionPageKey, list[VersionRecord]] = self._grouped(
+
+    # Each loader is made on first use: a request touches only a few of them.
+
+    @cached_property
+    def model_by_id(self) -> DataLoader[int, ModelRecord | None]:
+        return self._loader(models.get_models_by_ids, None)
+
+    @cached_property
+    def model_by_name(self) -> DataLoader[str, ModelRecord | None]:
+        return self._loader(models.get_models_by_names, None)
+
+    @cached_property
+    def version_by_id(self) -> DataLoader[int, VersionRecord | None]:
+        return self._loader(versions.get_versions_by_ids, None)
+
+    @cached_property
+    def version_by_name(self) -> DataLoader[tuple[str, int], VersionRecord | None]:
+        return self._loader(versions.get_versions_by_name, None)
+
+    @cached_property
+    def version_by_model_id(self) -> DataLoader[tuple[int, int], VersionRecord | None]:
+        return self._loader(versions.get_versions_by_number, None)
+
+    @cached_property
+    def production_version(self) -> DataLoader[int, VersionRecord | None]:
+        return self._loader(versions.production_versions, None)
+
+    @cached_property
+    def latest_version(self) -> DataLoader[int, VersionRecord | None]:
+        return self._loader(versions.latest_versions, None)
+
+    @cached_property
+    def staging_versions(self) -> DataLoader[int, list[VersionRecord]]:
+        return self._loader(lambda c, ids: versions.versions_in_stage(c, ids, Stage.STAGING), [])
+
+    @cached_property
+    def model_tags(self) -> DataLoader[int, list[TagRecord]]:
+        return self._loader(lambda c, ids: tags.tags_of(c, TagOwner.MODEL, ids), [])
+
+    @cached_property
+    def version_tags(self) -> DataLoader[int, list[TagRecord]]:
+        return self._loader(lambda c, ids: tags.tags_of(c, TagOwner.VERSION, ids), [])
+
+    @cached_property
+    def model_aliases(self) -> DataLoader[int, list[AliasRecord]]:
+        return self._loader(aliases.aliases_of_models, [])
+
+    @cached_property
+    def version_aliases(self) -> DataLoader[int, list[AliasRecord]]:
+        return self._loader(aliases.aliases_of_versions, [])
+
+    @cached_property
+    def version_page(self) -> DataLoader[VersionPageKey, list[VersionRecord]]:
+        return self._grouped(
             lambda key: (key[1], key[2]),
             lambda c, ids, group: versions.version_pages(c, ids, group[0], group[1]),
         )
-        self.version_count: DataLoader[tuple[int, Stage | None], int] = self._grouped(
-            lambda key: key[1],
-            lambda c, ids, stage: versions.count_versions(c, ids, stage),
-            default=0,
-        )
-        self.history_page: DataLoader[HistoryPageKey, list[HistoryRecord]] = self._grouped(
-            lambda key: key[1], history.history_pages
-        )
-        self.history_count: DataLoader[int, int] = self._loader(history.count_history, 0)
-        self.version_history_page: DataLoader[VersionHistoryPageKey, list[HistoryRecord]] = (
-            self._grouped(lambda key: key[1], history.version_history_pages)
-        )
-        self.version_history_count: DataLoader[tuple[int, int], int] = self._loader(
-            history.count_version_history, 0
-        )
+
+    @cached_property
+    def version_count(self) -> DataLoader[tuple[int, Stage | None], int]:
+        return self._grouped(lambda key: key[1], versions.count_versions, default=0)
+
+    @cached_property
+    def history_page(self) -> DataLoader[HistoryPageKey, list[HistoryRecord]]:
+        return self._grouped(lambda key: key[1], history.history_pages)
+
+    @cached_property
+    def history_count(self) -> DataLoader[int, int]:
+        return self._loader(history.count_history, 0)
+
+    @cached_property
+    def version_history_page(self) -> DataLoader[VersionHistoryPageKey, list[HistoryRecord]]:
+        return self._grouped(lambda key: key[1], history.version_history_pages)
+
+    @cached_property
+    def version_history_count(self) -> DataLoader[tuple[int, int], int]:
+        return self._loader(history.count_version_history, 0)
 
     def _loader(self, fetch: Fetch[K, V], default: V) -> DataLoader[K, V]:
         async def load(keys: list[K]) -> list[V]:

@@ -89,7 +89,7 @@ def _sqlite_engine(
         pool_size=pool_size,
         max_overflow=0,
         echo=echo,
-        async_creator=lambda: sqlite_driver.connect(path),
+        async_creator=lambda: sqlite_driver.connect(path, queue_writers=begin is not None),
     )
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -7,8 +7,17 @@ query itself (an indexed lookup takes ~20 us). This connection runs the whole
 statement, fetch included, in one hand-off; the cursor SQLAlchemy sees just
 hands back the rows. Rolling back outside a transaction (what the pool does
 on every return in autocommit mode) needs no hand-off at all.
+
+Writers across processes queue on an flock() of a lock file beside the
+database before they BEGIN IMMEDIATE, and release it when they commit or roll
+back. SQLite's own busy handler makes a waiting writer sleep 1, 2, 5, 10 ...
+ms between tries, so with two server processes a writer often slept while the
+lock sat free; the kernel wakes an flock() waiter the moment the lock is
+released. SQLite's locking stays in force for anything else that writes.
 """
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -36,6 +45,9 @@ class OneHopCursor:
 
     def _run(self, sql: str, parameters: Any, many: bool) -> None:
         # Runs on the connection's thread.
+        if sql.startswith("BEGIN"):
+            self._connection.begin_on_thread(sql)
+            return
         cursor = self._connection.sqlite_connection.cursor()
         try:
             if many:
@@ -74,6 +86,11 @@ class OneHopCursor:
 
 
 class OneHopConnection(aiosqlite.Connection):
+    def __init__(self, path: str, write_lock_path: str | None) -> None:
+        super().__init__(lambda: sqlite3.connect(path, check_same_thread=False), 64)
+        self._write_lock_path = write_lock_path
+        self._write_lock: int | None = None  # the lock file's descriptor while held
+
     async def on_thread(self, function: Callable[..., None], *args: Any) -> None:
         """Run `function(*args)` on the connection's thread (one hand-off)."""
         await self._execute(function, *args)  # type: ignore[no-untyped-call]  # untyped upstream
@@ -86,18 +103,47 @@ class OneHopConnection(aiosqlite.Connection):
     def cursor(self) -> OneHopCursor:  # type: ignore[override]
         return OneHopCursor(self)
 
+    def begin_on_thread(self, statement: str) -> None:
+        if self._write_lock_path is not None:
+            descriptor = os.open(self._write_lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            self._write_lock = descriptor
+        try:
+            self.sqlite_connection.execute(statement)
+        except BaseException:
+            self._release_write_lock()
+            raise
+
+    def _release_write_lock(self) -> None:
+        if self._write_lock is not None:
+            descriptor, self._write_lock = self._write_lock, None
+            os.close(descriptor)  # closing the descriptor releases its flock
+
+    def _end_on_thread(self, commit: bool) -> None:
+        try:
+            connection = self.sqlite_connection
+            if connection.in_transaction:
+                connection.commit() if commit else connection.rollback()
+        finally:
+            self._release_write_lock()
+
     async def rollback(self) -> None:
-        if self._connection is not None and self._connection.in_transaction:
-            await super().rollback()
+        if self._write_lock is not None or (self._connection and self._connection.in_transaction):
+            await self.on_thread(self._end_on_thread, False)
 
     async def commit(self) -> None:
-        if self._connection is not None and self._connection.in_transaction:
-            await super().commit()
+        if self._write_lock is not None or (self._connection and self._connection.in_transaction):
+            await self.on_thread(self._end_on_thread, True)
 
 
-def connect(path: str) -> OneHopConnection:
-    """Open `path` (a file name or ':memory:') the way aiosqlite.connect does."""
-    connection = OneHopConnection(lambda: sqlite3.connect(path, check_same_thread=False), 64)
+def connect(path: str, *, queue_writers: bool = False) -> OneHopConnection:
+    """Open `path` (a file name or ':memory:') the way aiosqlite.connect does.
+
+    With `queue_writers`, transactions that BEGIN wait their turn on the flock()
+    of `path` + ".writelock" first.
+    """
+    lock_path = f"{path}.writelock" if queue_writers and path != ":memory:" else None
+    connection = OneHopConnection(path, lock_path)
     # As SQLAlchemy does for aiosqlite: a connection never disposed must not keep
     # the interpreter alive at exit.
     connection._thread.daemon = True

@@ -21,7 +21,7 @@ class AliasChange:
 async def set_alias(ctx: RequestContext, *, name: str, alias: str, version: int) -> AliasChange:
     """Point `alias` at `version`, moving it if it points elsewhere."""
     validation.alias_name(alias)
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         model, record = await locked_version(conn, ctx, name, version)
         previous = await aliases.get_alias(conn, model.id, alias)
         await aliases.set_alias(conn, model.id, alias, record.id)
@@ -35,7 +35,7 @@ async def set_alias(ctx: RequestContext, *, name: str, alias: str, version: int)
 async def delete_alias(ctx: RequestContext, *, name: str, alias: str) -> AliasChange:
     validation.model_name(name, "modelName")
     validation.alias_name(alias)
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         model = await locked_model(conn, ctx, name)
         previous = await aliases.get_alias(conn, model.id, alias)
         if previous is None:
@@ -50,7 +50,7 @@ def alias_not_found(name: str, alias: str) -> NotFound:
 
 async def version_of_alias(ctx: RequestContext, model: ModelRecord, alias: str) -> VersionRecord:
     validation.alias_name(alias)
-    async with ctx.db.read() as conn:
+    async with ctx.read() as conn:
         found = await aliases.get_alias(conn, model.id, alias)
     record = await ctx.loaders.version_by_id.load(found.version_id) if found else None
     if record is None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resolvers.loaders import Loaders
 from storage.database import Database
@@ -20,3 +24,22 @@ class RequestContext:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
+
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """The request's read connection (see Loaders.reading)."""
+        return self.loaders.reading()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (see Database.transaction).
+
+        The read connection goes back to the pool first: a request must never
+        hold one connection while waiting for another, or a busy pool deadlocks.
+        """
+        await self.loaders.close()
+        async with self.db.transaction() as conn:
+            yield conn
+
+    async def close(self) -> None:
+        """Release what the request holds; the HTTP layer calls this when it ends."""
+        await self.loaders.close()

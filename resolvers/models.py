@@ -44,7 +44,7 @@ async def create_model(
     validation.model_name(name)
     description = validation.text(description, "description", validation.DESCRIPTION_MAX)
     tag_pairs = validation.entries(tags_, "tags", validation.TAG_VALUE_MAX)
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         record = await models.insert_model(
             conn, name=name, description=description, actor=ctx.actor, now=utcnow()
         )
@@ -74,13 +74,13 @@ async def list_models(
 ) -> Page[ModelRecord]:
     kind = f"models:{order.value}:{'desc' if descending else 'asc'}"
     page = page_request(first, after, kind, _CURSOR_TYPES[order], descending=descending)
-    async with ctx.db.read() as conn:
+    async with ctx.read() as conn:
         rows = await models.list_models(conn, model_filter, order, page)
     for row in rows:
         ctx.loaders.prime_model(row)
 
     async def count() -> int:
-        async with ctx.db.read() as conn:
+        async with ctx.read() as conn:
             return await models.count_models(conn, model_filter)
 
     def cursor_of(record: ModelRecord) -> str:
@@ -92,7 +92,7 @@ async def list_models(
 async def update_model(ctx: RequestContext, *, name: str, description: str) -> ModelRecord:
     validation.model_name(name)
     description = validation.text(description, "description", validation.DESCRIPTION_MAX)
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         record = await locked_model(conn, ctx, name, description=description)
     ctx.loaders.prime_model(record)
     return record
@@ -101,7 +101,7 @@ async def update_model(ctx: RequestContext, *, name: str, description: str) -> M
 async def delete_model(ctx: RequestContext, *, name: str) -> ModelRecord:
     """Delete a model with its versions, tags, aliases and history."""
     validation.model_name(name)
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         record = await locked_model(conn, ctx, name)
         await models.delete_model(conn, record.id)
     return record

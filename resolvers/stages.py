@@ -47,7 +47,7 @@ async def transition_stage(
         raise BadUserInput(
             "archiveExisting applies only to STAGING and PRODUCTION", field="archiveExisting"
         )
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         model, target = await locked_version(conn, ctx, name, version)
         if target.stage == stage:
             raise InvalidTransition(
@@ -76,7 +76,7 @@ async def rollback(
     comment = validation.text(comment, "comment", validation.COMMENT_MAX) or None
     if to_version is not None:
         validation.version_number(to_version, "toVersion")
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         model = await locked_model(conn, ctx, name)
         in_production = (await versions.versions_in_stage(conn, [model.id], Stage.PRODUCTION)).get(
             model.id, []

@@ -37,7 +37,7 @@ async def set_tag(
 ) -> TagChange:
     """Set a tag on a model, or on one of its versions when `version` is given."""
     ((key, value),) = validation.entries([(key, value)], "tags", validation.TAG_VALUE_MAX)
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         model, record, owner, owner_id = await _owner(conn, ctx, name, version)
         await tags.set_tags(conn, owner, owner_id, [(key, value)])
     return TagChange(model, record, TagRecord(owner_id, key, value))
@@ -45,7 +45,7 @@ async def set_tag(
 
 async def delete_tag(ctx: RequestContext, *, name: str, version: int | None, key: str) -> TagChange:
     validation.key(key, "tags")
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         model, record, owner, owner_id = await _owner(conn, ctx, name, version)
         if not await tags.delete_tag(conn, owner, owner_id, key):
             target = f"version {version} of {name!r}" if version is not None else repr(name)

@@ -46,7 +46,7 @@ async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
     metrics = validation.metrics(new.metrics)
     params = dict(validation.entries(new.params, "params", validation.PARAM_VALUE_MAX))
     now = utcnow()
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         model, number = await _next_version_number(conn, name, ctx.actor)
         record = await versions.insert_version(
             conn,
@@ -135,7 +135,7 @@ async def update_version(
     ctx: RequestContext, *, name: str, version: int, description: str
 ) -> VersionRecord:
     description = validation.text(description, "description", validation.DESCRIPTION_MAX)
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         _, record = await locked_version(conn, ctx, name, version)
         record = await versions.set_description(
             conn, record.id, description, actor=ctx.actor, now=utcnow()
@@ -146,7 +146,7 @@ async def update_version(
 
 async def delete_version(ctx: RequestContext, *, name: str, version: int) -> VersionRecord:
     """Delete a version with its tags and aliases; its number is never given out again."""
-    async with ctx.db.transaction() as conn:
+    async with ctx.transaction() as conn:
         _, record = await locked_version(conn, ctx, name, version)
         await versions.delete_version(conn, record.id)
     return record

@@ -52,9 +52,12 @@ class GraphQLEndpoint:
         if problem is not None:
             return transport_error(problem)
         context = RequestContext(db=request.app.state.db)
-        result = await self._executor.execute(
-            payload["query"], payload.get("variables"), payload.get("operationName"), context
-        )
+        try:
+            result = await self._executor.execute(
+                payload["query"], payload.get("variables"), payload.get("operationName"), context
+            )
+        finally:
+            await context.close()
         return _json(result.body, 400 if result.bad_request else 200)
 
     async def get(self, request: Request) -> Response:

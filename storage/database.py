@@ -87,7 +87,7 @@ def _sqlite_engine(
     engine = create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=0,
+        max_overflow=0 if begin is not None else pool_size,
         echo=echo,
         async_creator=lambda: sqlite_driver.connect(path, queue_writers=begin is not None),
     )

@@ -119,8 +119,6 @@ async def page_of_versions(
     kind = "versions"
     page = page_request(first, after, kind, (int,), descending=True)
     rows = await ctx.loaders.version_page.load((model_id, stage, page))
-    for row in rows:
-        ctx.loaders.prime_version(row)
 
     def cursor_of(record: VersionRecord) -> str:
         return encode_cursor(kind, record.version)

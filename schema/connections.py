@@ -1,7 +1,7 @@
 """Relay cursor connections built from resolver pages."""
 
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
@@ -21,8 +21,14 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
     node: T
+    _item: strawberry.Private[Any]
+    _cursor_of: strawberry.Private[Callable[[Any], str]]
+
+    @strawberry.field(description="Pass as `after` to get the items that follow this one.")
+    def cursor(self) -> str:
+        # Encoded only when asked for: most listings never read per-edge cursors.
+        return self._cursor_of(self._item)
 
 
 @strawberry.type
@@ -37,7 +43,7 @@ class Connection(Generic[T]):
 
 
 def connection(page: Page[R], node: Callable[[R], T], *, after: str | None) -> Connection[T]:
-    edges = [Edge(cursor=page.cursor_of(item), node=node(item)) for item in page.items]
+    edges = [Edge(node=node(item), _item=item, _cursor_of=page.cursor_of) for item in page.items]
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -45,8 +51,8 @@ def connection(page: Page[R], node: Callable[[R], T], *, after: str | None) -> C
             # Forward-only pagination: a page asked for `after` a cursor has items
             # before it (the approximation Relay allows instead of a second query).
             has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=page.cursor_of(page.items[0]) if page.items else None,
+            end_cursor=page.cursor_of(page.items[-1]) if page.items else None,
         ),
         _count=page.count,
     )

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import make_url
@@ -57,6 +58,15 @@ class Database:
             await self.writer.dispose()
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+# orjson instead of json for the JSON columns (metrics, params): decoding them
+# was a measurable share of listing versions.
+_JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def create_database(
     url: str = DEFAULT_DATABASE_URL,
     *,
@@ -74,7 +84,12 @@ def create_database(
         return Database(url=url, reader=reader, writer=writer)
     if backend == "postgresql":
         engine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            echo=echo,
+            **_JSON_CODEC,
         )
         return Database(url=url, reader=engine, writer=engine)
     raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
@@ -89,6 +104,7 @@ def _sqlite_engine(
         pool_size=pool_size,
         max_overflow=0 if begin is not None else pool_size,
         echo=echo,
+        **_JSON_CODEC,
         async_creator=lambda: sqlite_driver.connect(path, queue_writers=begin is not None),
     )
 

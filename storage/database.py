@@ -125,6 +125,9 @@ def _sqlite_engine(
         # Readers run in autocommit (each statement is its own snapshot);
         # writers take the write lock up front.
         if begin is not None:
-            conn.exec_driver_sql(begin)
+            # Sent together with the transaction's first statement (one hand-off).
+            driver = conn.connection.driver_connection
+            assert isinstance(driver, sqlite_driver.OneHopConnection)
+            driver.defer_begin(begin)
 
     return engine

@@ -45,9 +45,7 @@ class OneHopCursor:
 
     def _run(self, sql: str, parameters: Any, many: bool) -> None:
         # Runs on the connection's thread.
-        if sql.startswith("BEGIN"):
-            self._connection.begin_on_thread(sql)
-            return
+        self._connection.begin_if_deferred()
         cursor = self._connection.sqlite_connection.cursor()
         try:
             if many:
@@ -90,6 +88,7 @@ class OneHopConnection(aiosqlite.Connection):
         super().__init__(lambda: sqlite3.connect(path, check_same_thread=False), 64)
         self._write_lock_path = write_lock_path
         self._write_lock: int | None = None  # the lock file's descriptor while held
+        self._deferred_begin: str | None = None
 
     async def on_thread(self, function: Callable[..., None], *args: Any) -> None:
         """Run `function(*args)` on the connection's thread (one hand-off)."""
@@ -103,7 +102,15 @@ class OneHopConnection(aiosqlite.Connection):
     def cursor(self) -> OneHopCursor:  # type: ignore[override]
         return OneHopCursor(self)
 
-    def begin_on_thread(self, statement: str) -> None:
+    def defer_begin(self, statement: str) -> None:
+        """BEGIN with the next statement, in its hand-off, rather than in one of its own."""
+        self._deferred_begin = statement
+
+    def begin_if_deferred(self) -> None:
+        # Runs on the connection's thread.
+        statement, self._deferred_begin = self._deferred_begin, None
+        if statement is None:
+            return
         if self._write_lock_path is not None:
             descriptor = os.open(self._write_lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(descriptor, fcntl.LOCK_EX)
@@ -128,10 +135,12 @@ class OneHopConnection(aiosqlite.Connection):
             self._release_write_lock()
 
     async def rollback(self) -> None:
+        self._deferred_begin = None  # a transaction that never ran a statement
         if self._write_lock is not None or (self._connection and self._connection.in_transaction):
             await self.on_thread(self._end_on_thread, False)
 
     async def commit(self) -> None:
+        self._deferred_begin = None
         if self._write_lock is not None or (self._connection and self._connection.in_transaction):
             await self.on_thread(self._end_on_thread, True)
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.dialect import insert_on_conflict
 from storage.enums import Stage
+from storage.keyed import KeyedStatement
 from storage.pagination import PageRequest, keyset_page, page_parameters
 from storage.records import ModelRecord
 from storage.rows import AnyRow
@@ -40,8 +41,8 @@ _COLUMNS = (
     models.c.created_by,
     models.c.updated_by,
 )
-_BY_IDS = select(*_COLUMNS).where(models.c.id.in_(bindparam("ids", expanding=True)))
-_BY_NAMES = select(*_COLUMNS).where(models.c.name.in_(bindparam("names", expanding=True)))
+_BY_IDS = KeyedStatement.build(models.c.id, select(*_COLUMNS).where)
+_BY_NAMES = KeyedStatement.build(models.c.name, select(*_COLUMNS).where)
 _BY_NAME = select(*_COLUMNS).where(models.c.name == bindparam("name"))
 _DELETE = delete(models).where(models.c.id == bindparam("id"))
 # UPDATE's bound names must differ from column names, hence the `new_` prefix.
@@ -101,14 +102,14 @@ async def get_model(conn: AsyncConnection, name: str) -> ModelRecord | None:
 
 
 async def get_models_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, ModelRecord]:
-    rows = await conn.execute(_BY_IDS, {"ids": list(ids)})
+    rows = await _BY_IDS.execute(conn, ids)
     return {row.id: _record(row) for row in rows}
 
 
 async def get_models_by_names(
     conn: AsyncConnection, names: Sequence[str]
 ) -> dict[str, ModelRecord]:
-    rows = await conn.execute(_BY_NAMES, {"names": list(names)})
+    rows = await _BY_NAMES.execute(conn, names)
     return {row.name: _record(row) for row in rows}
 
 

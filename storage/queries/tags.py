@@ -6,11 +6,12 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Select, Table, bindparam, delete, select
+from sqlalchemy import Column, Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningDelete
 
 from storage.dialect import insert_on_conflict
+from storage.keyed import KeyedStatement
 from storage.records import TagRecord
 from storage.tables import model_tags, version_tags
 
@@ -31,13 +32,10 @@ class TagOwner(Enum):
 
 
 @cache
-def _tags_of(owner: TagOwner) -> Select[Any]:
+def _tags_of(owner: TagOwner) -> KeyedStatement:
     table, column = owner.table, owner.owner_column
-    return (
-        select(column, table.c.key, table.c.value)
-        .where(column.in_(bindparam("owner_ids", expanding=True)))
-        .order_by(column, table.c.key)
-    )
+    query = select(column, table.c.key, table.c.value).order_by(column, table.c.key)
+    return KeyedStatement.build(column, query.where)
 
 
 @cache
@@ -76,6 +74,6 @@ async def tags_of(
 ) -> dict[int, list[TagRecord]]:
     """Tags per owner, sorted by key."""
     grouped: dict[int, list[TagRecord]] = defaultdict(list)
-    for owner_id, key, value in await conn.execute(_tags_of(owner), {"owner_ids": list(owner_ids)}):
+    for owner_id, key, value in await _tags_of(owner).execute(conn, owner_ids):
         grouped[owner_id].append(TagRecord(owner_id, key, value))
     return grouped

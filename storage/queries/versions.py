@@ -10,10 +10,21 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.enums import Stage
+from storage.keyed import KeyedStatement
 from storage.pagination import PageRequest, keyset_pages_per_owner, page_parameters
 from storage.records import VersionRecord
 from storage.rows import AnyRow
@@ -36,11 +47,10 @@ _COLUMNS = (
     model_versions.c.updated_by,
 )
 _SELECT = select(*_COLUMNS)
-_OF_MODELS = model_versions.c.model_id.in_(bindparam("model_ids", expanding=True))
 _IN_STAGE = model_versions.c.stage == bindparam("stage")
 
 _INSERT = insert(model_versions).returning(*_COLUMNS)
-_BY_IDS = _SELECT.where(model_versions.c.id.in_(bindparam("ids", expanding=True)))
+_BY_IDS = KeyedStatement.build(model_versions.c.id, _SELECT.where)
 _BY_NUMBER = _SELECT.where(
     tuple_(model_versions.c.model_id, model_versions.c.version).in_(
         bindparam("keys", expanding=True)
@@ -51,12 +61,15 @@ _BY_NAME = (
     .join(models, models.c.id == model_versions.c.model_id)
     .where(tuple_(models.c.name, model_versions.c.version).in_(bindparam("keys", expanding=True)))
 )
-_IN_STAGE_NEWEST_FIRST = _SELECT.where(_OF_MODELS, _IN_STAGE).order_by(
-    model_versions.c.model_id, model_versions.c.version.desc()
+_IN_STAGE_NEWEST_FIRST = KeyedStatement.build(
+    model_versions.c.model_id,
+    lambda of_models: _SELECT.where(of_models, _IN_STAGE).order_by(
+        model_versions.c.model_id, model_versions.c.version.desc()
+    ),
 )
 _NEWEST = select(
     model_versions.c.model_id, func.max(model_versions.c.version).label("version")
-).where(_OF_MODELS)
+).where(model_versions.c.model_id.in_(bindparam("model_ids", expanding=True)))
 _LATEST = _SELECT.where(
     tuple_(model_versions.c.model_id, model_versions.c.version).in_(
         _NEWEST.group_by(model_versions.c.model_id)
@@ -137,7 +150,7 @@ async def get_version(conn: AsyncConnection, model_id: int, version: int) -> Ver
 async def get_versions_by_ids(
     conn: AsyncConnection, ids: Sequence[int]
 ) -> dict[int, VersionRecord]:
-    rows = await conn.execute(_BY_IDS, {"ids": list(ids)})
+    rows = await _BY_IDS.execute(conn, ids)
     return {row.id: _record(row) for row in rows}
 
 
@@ -161,8 +174,7 @@ async def versions_in_stage(
     conn: AsyncConnection, model_ids: Sequence[int], stage: Stage
 ) -> dict[int, list[VersionRecord]]:
     """Each model's versions in `stage`, newest first."""
-    parameters = {"model_ids": list(model_ids), "stage": stage.value}
-    return _by_model(await conn.execute(_IN_STAGE_NEWEST_FIRST, parameters))
+    return _by_model(await _IN_STAGE_NEWEST_FIRST.execute(conn, model_ids, {"stage": stage.value}))
 
 
 async def production_versions(
@@ -182,11 +194,15 @@ async def latest_versions(
 
 
 @cache
-def _page_statement(in_stage: bool, after: bool) -> Select[Any]:
-    query = _SELECT.where(_OF_MODELS, _IN_STAGE) if in_stage else _SELECT.where(_OF_MODELS)
+def _page_statement(in_stage: bool, after: bool) -> KeyedStatement:
     owner = (model_versions.c.model_id,)
     key = (model_versions.c.version,)
-    return keyset_pages_per_owner(query, owner, key, descending=True, after=after)
+
+    def page(of_models: ColumnElement[bool]) -> Select[Any]:
+        query = _SELECT.where(of_models, _IN_STAGE) if in_stage else _SELECT.where(of_models)
+        return keyset_pages_per_owner(query, owner, key, descending=True, after=after)
+
+    return KeyedStatement.build(model_versions.c.model_id, page)
 
 
 async def version_pages(
@@ -194,15 +210,16 @@ async def version_pages(
 ) -> dict[int, list[VersionRecord]]:
     """One page of versions per model (newest first), in one statement."""
     statement = _page_statement(stage is not None, page.after is not None)
-    parameters = {"model_ids": list(model_ids), **page_parameters(page)}
+    parameters = page_parameters(page)
     if stage is not None:
         parameters["stage"] = stage.value
-    return _by_model(await conn.execute(statement, parameters))
+    return _by_model(await statement.execute(conn, model_ids, parameters))
 
 
 @cache
 def _count_statement(in_stage: bool) -> Select[Any]:
-    query = select(model_versions.c.model_id, func.count()).where(_OF_MODELS)
+    of_models = model_versions.c.model_id.in_(bindparam("model_ids", expanding=True))
+    query = select(model_versions.c.model_id, func.count()).where(of_models)
     if in_stage:
         query = query.where(_IN_STAGE)
     return query.group_by(model_versions.c.model_id)

@@ -48,19 +48,24 @@ def _delete(owner: TagOwner) -> ReturningDelete[*tuple[Any, ...]]:
     )
 
 
+@cache
+def _upsert(dialect: str, owner: TagOwner) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE for one tag; executed with many rows at once."""
+    insert = insert_on_conflict(dialect, owner.table)
+    return insert.on_conflict_do_update(
+        index_elements=[owner.owner_column, owner.table.c.key],
+        set_={"value": insert.excluded.value},
+    )
+
+
 async def set_tags(
     conn: AsyncConnection, owner: TagOwner, owner_id: int, tags: Sequence[tuple[str, str]]
 ) -> None:
     """Insert or overwrite tags (one statement for all of them)."""
     if not tags:
         return
-    table = owner.table
     rows = [{owner.owner_column.key: owner_id, "key": k, "value": v} for k, v in tags]
-    insert = insert_on_conflict(conn, table)
-    statement = insert.values(rows).on_conflict_do_update(
-        index_elements=[owner.owner_column, table.c.key], set_={"value": insert.excluded.value}
-    )
-    await conn.execute(statement)
+    await conn.execute(_upsert(conn.dialect.name, owner), rows)
 
 
 async def delete_tag(conn: AsyncConnection, owner: TagOwner, owner_id: int, key: str) -> bool:

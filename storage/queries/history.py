@@ -29,7 +29,7 @@ _COLUMNS = (
 )
 
 
-_INSERT = insert(stage_history).returning(*_COLUMNS)
+_INSERT = insert(stage_history)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +64,10 @@ async def record_changes(
     actor: str,
     comment: str | None,
     now: datetime,
-) -> list[HistoryRecord]:
-    """Append rows in the given order (ids increase in that order)."""
-    records = []
-    for change in changes:
-        values = {
+) -> None:
+    """Append rows in the given order (ids increase in that order), in one statement."""
+    rows = [
+        {
             "model_id": change.model_id,
             "version": change.version,
             "from_stage": change.from_stage.value,
@@ -78,8 +77,9 @@ async def record_changes(
             "comment": comment,
             "created_at": now,
         }
-        records.append(_record((await conn.execute(_INSERT, values)).one()))
-    return records
+        for change in changes
+    ]
+    await conn.execute(_INSERT, rows)
 
 
 _PRODUCTION_ENTRIES = (

@@ -20,8 +20,6 @@ from graphql import (
     GraphQLError,
     GraphQLFormattedError,
     GraphQLSyntaxError,
-    OperationDefinitionNode,
-    OperationType,
     execute,
     parse,
     specified_rules,
@@ -123,19 +121,6 @@ class Executor:
             # Nothing ran: variables did not match their types, or no such operation.
             return Response(body, bad_request=True)
         return Response(body)
-
-    def operation_type(self, query: str, operation_name: str | None) -> OperationType | None:
-        """The type of the operation that would run (for GET-safety checks)."""
-        prepared = self._prepare(query)
-        if prepared.document is None:
-            return None
-        for definition in prepared.document.definitions:
-            if isinstance(definition, OperationDefinitionNode) and (
-                operation_name is None
-                or (definition.name and definition.name.value == operation_name)
-            ):
-                return definition.operation
-        return None
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:

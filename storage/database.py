@@ -36,10 +36,6 @@ class Database:
     reader: AsyncEngine
     writer: AsyncEngine
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.writer.dialect.name == "sqlite"
-
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction, committed on success and rolled back on any exception."""

@@ -43,7 +43,6 @@ _COLUMNS = (
 )
 _BY_IDS = KeyedStatement.build(models.c.id, select(*_COLUMNS).where)
 _BY_NAMES = KeyedStatement.build(models.c.name, select(*_COLUMNS).where)
-_BY_NAME = select(*_COLUMNS).where(models.c.name == bindparam("name"))
 _DELETE = delete(models).where(models.c.id == bindparam("id"))
 # UPDATE's bound names must differ from column names, hence the `new_` prefix.
 _TOUCH = (
@@ -93,11 +92,6 @@ async def insert_model(
         .returning(*_COLUMNS)
     )
     row = (await conn.execute(statement)).first()
-    return _record(row) if row is not None else None
-
-
-async def get_model(conn: AsyncConnection, name: str) -> ModelRecord | None:
-    row = (await conn.execute(_BY_NAME, {"name": name})).first()
     return _record(row) if row is not None else None
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from server.client_cli import add_client_commands, run_client
 from server.settings import get_settings
 from storage import migrate
 
@@ -60,12 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     revision = db.add_parser("revision", help="autogenerate a migration (developers)")
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(handler=_db_revision)
+    add_client_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
+    if hasattr(args, "client"):
+        # CI reads the JSON on stdout and the reason on stderr; no request logs.
+        logging.basicConfig(level=logging.WARNING)
+        return run_client(args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return int(args.handler(args))
 
 

@@ -16,6 +16,9 @@ class Settings(BaseSettings):
         description="sqlite+aiosqlite:///path.db (default ./modelreg.db) or "
         "postgresql+asyncpg://user@host/db",
     )
+    url: str = Field(
+        default="http://127.0.0.1:8000", description="the registry the CI commands talk to"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)

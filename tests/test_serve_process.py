@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -88,3 +89,45 @@ def test_serve_refuses_a_database_that_was_not_migrated(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert b"modelreg db upgrade" in result.stderr
+
+
+def cli(base: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MODELREG_URL": base}
+    return subprocess.run(
+        [MODELREG, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_ci_commands_register_promote_roll_back_and_resolve(served: str) -> None:
+    for run in ("run-1", "run-2"):
+        result = cli(
+            served, "register", "fraud", "--source", f"s3://m/{run}", "--run-id", run,
+            "--metric", "auc=0.9", "--tag", "team=risk",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["modelVersion"]["version"] == 2
+
+    assert cli(served, "transition", "fraud", "1", "production").returncode == 0
+    promoted = cli(served, "transition", "fraud", "2", "Production", "--comment", "better")
+    assert json.loads(promoted.stdout)["archived"] == [{"version": 1, "stage": "ARCHIVED"}]
+
+    rolled = json.loads(cli(served, "rollback", "fraud").stdout)
+    assert rolled["restored"]["version"] == 1
+    resolved = json.loads(cli(served, "resolve", "models:/fraud/production").stdout)
+    assert resolved["source"] == "s3://m/run-1"
+
+
+def test_ci_commands_fail_with_the_error_code(served: str) -> None:
+    cli(served, "register", "fraud", "--source", "s3://m/1")
+    again = cli(served, "transition", "fraud", "1", "none")
+    assert again.returncode == 1
+    assert again.stderr.startswith("modelreg: INVALID_TRANSITION:")
+    missing = cli(served, "resolve", "models:/nope/1")
+    assert missing.returncode == 1
+    assert "NOT_FOUND" in missing.stderr
+    bad_metric = cli(served, "register", "fraud", "--source", "s3://x", "--metric", "auc=high")
+    assert bad_metric.returncode == 1
+    assert "needs a number" in bad_metric.stderr
+    unreachable = cli("http://127.0.0.1:9", "resolve", "models:/fraud/1")
+    assert unreachable.returncode == 1
+    assert "cannot reach the registry" in unreachable.stderr

@@ -1,0 +1,140 @@
+"""`modelreg` commands for CI: register, move stages, roll back, resolve URIs.
+
+They call a running registry over GraphQL (MODELREG_URL, default
+http://127.0.0.1:8000), print the result as JSON and exit 1 with the error's
+code and message on stderr when the registry refuses, so a pipeline step fails
+with a reason.
+"""
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import httpx
+
+from server.settings import get_settings
+
+VERSION_FIELDS = "version stage source runId digest model { name }"
+
+CREATE_VERSION = f"""mutation($input: CreateModelVersionInput!) {{
+  createModelVersion(input: $input) {{ modelVersion {{ {VERSION_FIELDS} }} }} }}"""
+TRANSITION = f"""mutation($input: TransitionStageInput!) {{
+  transitionStage(input: $input) {{
+    modelVersion {{ {VERSION_FIELDS} }} archived {{ version stage }} }} }}"""
+ROLLBACK = f"""mutation($input: RollbackInput!) {{
+  rollback(input: $input) {{
+    restored {{ {VERSION_FIELDS} }} demoted {{ version stage }} }} }}"""
+RESOLVE = f"""query($uri: String!) {{ resolveModelUri(uri: $uri) {{ {VERSION_FIELDS} }} }}"""
+
+
+class ClientError(Exception):
+    pass
+
+
+def _pairs(values: list[str] | None, option: str) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values or []:
+        key, sep, rest = value.partition("=")
+        if not sep:
+            raise ClientError(f"{option} takes KEY=VALUE, got {value!r}")
+        pairs.append((key, rest))
+    return pairs
+
+
+def _call(query: str, variables: dict[str, Any], field: str) -> dict[str, Any]:
+    """Run one operation; return its root `field`, or raise with the error's code."""
+    url = get_settings().url.rstrip("/") + "/graphql"
+    try:
+        response = httpx.post(url, json={"query": query, "variables": variables}, timeout=30)
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as error:
+        raise ClientError(f"cannot reach the registry at {url}: {error}") from error
+    if body.get("errors"):
+        first = body["errors"][0]
+        code = first.get("extensions", {}).get("code", "ERROR")
+        raise ClientError(f"{code}: {first.get('message')}")
+    result: dict[str, Any] = body["data"][field]
+    return result
+
+
+def create_version(args: argparse.Namespace) -> dict[str, Any]:
+    payload: dict[str, Any] = {"modelName": args.model, "source": args.source}
+    for option, field in (
+        ("run_id", "runId"),
+        ("digest", "digest"),
+        ("description", "description"),
+    ):
+        if getattr(args, option) is not None:
+            payload[field] = getattr(args, option)
+    payload["tags"] = [{"key": k, "value": v} for k, v in _pairs(args.tag, "--tag")]
+    payload["params"] = [{"key": k, "value": v} for k, v in _pairs(args.param, "--param")]
+    metrics = []
+    for key, value in _pairs(args.metric, "--metric"):
+        try:
+            metrics.append({"key": key, "value": float(value)})
+        except ValueError as error:
+            raise ClientError(f"--metric {key} needs a number, got {value!r}") from error
+    payload["metrics"] = metrics
+    return _call(CREATE_VERSION, {"input": payload}, "createModelVersion")
+
+
+def transition(args: argparse.Namespace) -> dict[str, Any]:
+    payload = {
+        "modelName": args.model,
+        "version": args.version,
+        "stage": args.stage.upper(),
+        "archiveExisting": args.archive_existing,
+        "comment": args.comment,
+    }
+    return _call(TRANSITION, {"input": payload}, "transitionStage")
+
+
+def rollback(args: argparse.Namespace) -> dict[str, Any]:
+    payload = {"modelName": args.model, "toVersion": args.to_version, "comment": args.comment}
+    return _call(ROLLBACK, {"input": payload}, "rollback")
+
+
+def resolve(args: argparse.Namespace) -> dict[str, Any]:
+    return _call(RESOLVE, {"uri": args.uri}, "resolveModelUri")
+
+
+def add_client_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    register = commands.add_parser("register", help="register the next version of a model")
+    register.add_argument("model")
+    register.add_argument("--source", required=True, help="where the artifacts are")
+    register.add_argument("--run-id")
+    register.add_argument("--digest", help="sha256 of the artifacts")
+    register.add_argument("--description")
+    register.add_argument("--metric", action="append", metavar="KEY=NUMBER")
+    register.add_argument("--param", action="append", metavar="KEY=VALUE")
+    register.add_argument("--tag", action="append", metavar="KEY=VALUE")
+    register.set_defaults(client=create_version)
+
+    stage = commands.add_parser("transition", help="move a version to a stage")
+    stage.add_argument("model")
+    stage.add_argument("version", type=int)
+    stage.add_argument("stage", help="none, staging, production or archived")
+    stage.add_argument("--archive-existing", action="store_true")
+    stage.add_argument("--comment")
+    stage.set_defaults(client=transition)
+
+    back = commands.add_parser("rollback", help="restore the previous Production version")
+    back.add_argument("model")
+    back.add_argument("--to-version", type=int)
+    back.add_argument("--comment")
+    back.set_defaults(client=rollback)
+
+    uri = commands.add_parser("resolve", help="resolve models:/NAME/STAGE|VERSION|latest|@ALIAS")
+    uri.add_argument("uri")
+    uri.set_defaults(client=resolve)
+
+
+def run_client(args: argparse.Namespace) -> int:
+    try:
+        result = args.client(args)
+    except ClientError as error:
+        print(f"modelreg: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0

@@ -35,10 +35,13 @@ class RequestContext:
 
         The read connection goes back to the pool first: a request must never
         hold one connection while waiting for another, or a busy pool deadlocks.
+        After a commit the request reads through fresh DataLoaders, so nothing
+        cached before the write (a production version, a page) is served stale.
         """
         await self.loaders.close()
         async with self.db.transaction() as conn:
             yield conn
+        self.loaders = Loaders(self.db)
 
     async def close(self) -> None:
         """Release what the request holds; the HTTP layer calls this when it ends."""

@@ -125,3 +125,16 @@ async def test_version_history_and_deleted_versions(api: GraphQLClient) -> None:
     data = await api.data(STAGES, {"name": "iris"})
     nodes = [e["node"] for e in data["model"]["stageHistory"]["edges"]]
     assert [n["modelVersion"] for n in nodes] == [{"version": 2}, None, None, None]
+
+
+async def test_a_request_sees_its_own_earlier_mutations(api: GraphQLClient) -> None:
+    await register(api, "iris", 2)
+    both = """mutation {
+      first: transitionStage(input: {modelName: "iris", version: 1, stage: PRODUCTION}) {
+        modelVersion { model { productionVersion { version } } } }
+      second: transitionStage(input: {modelName: "iris", version: 2, stage: PRODUCTION}) {
+        modelVersion { model { productionVersion { version } } } }
+    }"""
+    data = await api.data(both)
+    assert data["first"]["modelVersion"]["model"]["productionVersion"] == {"version": 1}
+    assert data["second"]["modelVersion"]["model"]["productionVersion"] == {"version": 2}

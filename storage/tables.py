@@ -3,8 +3,10 @@
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -14,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 
 from storage.column_types import UTCDateTime
@@ -132,4 +135,109 @@ stage_history = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_stage_history_model_id_id", "model_id", "id"),
     Index("ix_stage_history_model_id_version_id", "model_id", "version", "id"),
+)
+
+
+# --- Webhooks -------------------------------------------------------------
+
+# The last event sequence number per model name. Keyed by name, not id, so a
+# model deleted and registered again keeps counting up and consumers that drop
+# "stale" events (sequence <= the last one seen) never drop the new model's.
+event_sequences = Table(
+    "event_sequences",
+    metadata,
+    Column("model_name", String(256), primary_key=True),
+    Column("last_sequence", BigInteger, nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    # Filters; an empty list of model names or stages means "all".
+    Column("event_types", JSON, nullable=False),
+    Column("model_names", JSON, nullable=False),
+    Column("stages", JSON, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    # Sealed (see webhooks/secrets.py): encrypted when MODELREG_SECRET_KEY is set.
+    Column("secret", Text, nullable=False),
+    # After a rotation the old secret keeps signing beside the new one until then.
+    Column("previous_secret", Text, nullable=True),
+    Column("previous_secret_expires_at", UTCDateTime, nullable=True),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("disabled_reason", Text, nullable=True),
+    # Start of the current run of failed attempts (None after any success).
+    Column("failing_since", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("updated_by", String(256), nullable=False),
+)
+
+# The outbox: one row per event that at least one subscription matched,
+# written in the transaction of the change it announces.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("type", String(64), nullable=False),
+    Column("model_name", String(256), nullable=True),
+    Column("sequence", BigInteger, nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+DELIVERY_STATUS_CHECK = "status IN ('PENDING', 'SUCCEEDED', 'FAILED')"
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    # Sent as `webhook-id`: the same on every attempt and redelivery.
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("webhook_id", IdType, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "event_id", IdType, ForeignKey("webhook_events.id", ondelete="CASCADE"), nullable=False
+    ),
+    # Deliveries with the same (webhook, ordering key) go out one at a time in
+    # id order: the key is the model name ("" for events of no model).
+    Column("ordering_key", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempt_count", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    # A dispatcher owns the delivery until then; a crashed one's claim expires.
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime, nullable=True),
+    CheckConstraint(DELIVERY_STATUS_CHECK, name="status"),
+    Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    Index(
+        "ix_webhook_deliveries_webhook_id_ordering_key_status_id",
+        "webhook_id",
+        "ordering_key",
+        "status",
+        "id",
+    ),
+    Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
+    Index("ix_webhook_deliveries_event_id", "event_id"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        IdType,
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Column("error", Text, nullable=True),
+    # The first 2 KB of the response, for operators; never shown by testWebhook.
+    Column("response_body", Text, nullable=True),
+    Index("ix_webhook_attempts_delivery_id_id", "delivery_id", "id"),
 )

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from resolvers import validation
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
+from resolvers.events import alias_event
 from resolvers.models import locked_model
 from resolvers.versions import locked_version
 from storage.queries import aliases
@@ -25,10 +26,13 @@ async def set_alias(ctx: RequestContext, *, name: str, alias: str, version: int)
         model, record = await locked_version(conn, ctx, name, version)
         previous = await aliases.get_alias(conn, model.id, alias)
         await aliases.set_alias(conn, model.id, alias, record.id)
+        previous_version = previous.version if previous is not None else None
+        event = alias_event("set", model, alias, record.version, previous_version)
+        await ctx.publish(conn, model.name, [event])
     return AliasChange(
         model=model,
         alias=AliasRecord(model.id, alias, record.id, record.version),
-        previous_version=previous.version if previous is not None else None,
+        previous_version=previous_version,
     )
 
 
@@ -41,6 +45,9 @@ async def delete_alias(ctx: RequestContext, *, name: str, alias: str) -> AliasCh
         if previous is None:
             raise alias_not_found(name, alias)
         await aliases.delete_alias(conn, model.id, alias)
+        await ctx.publish(
+            conn, model.name, [alias_event("deleted", model, alias, previous.version, None)]
+        )
     return AliasChange(model=model, alias=previous, previous_version=previous.version)
 
 

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resolvers.loaders import Loaders
+from storage.clock import utcnow
 from storage.database import Database
+from webhooks.events import Event, publish
+from webhooks.runtime import WebhookRuntime
 
 ANONYMOUS = "anonymous"
 
 
 @dataclass(slots=True)
 class RequestContext:
-    """The database, the acting principal and this request's DataLoaders."""
+    """The database, the acting principal, this request's DataLoaders, webhooks."""
 
     db: Database
     actor: str = ANONYMOUS
+    webhooks: WebhookRuntime = field(default_factory=WebhookRuntime)
     loaders: Loaders = field(init=False)
+    _deliveries_made: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
@@ -39,9 +44,18 @@ class RequestContext:
         cached before the write (a production version, a page) is served stale.
         """
         await self.loaders.close()
+        self._deliveries_made = 0
         async with self.db.transaction() as conn:
             yield conn
         self.loaders = Loaders(self.db)
+        if self._deliveries_made:
+            self.webhooks.wake()
+
+    async def publish(
+        self, conn: AsyncConnection, model_name: str | None, events: Sequence[Event]
+    ) -> None:
+        """Record events in the open transaction; the dispatcher is woken after commit."""
+        self._deliveries_made += await publish(conn, model_name, events, utcnow())
 
     async def close(self) -> None:
         """Release what the request holds; the HTTP layer calls this when it ends."""

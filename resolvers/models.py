@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from resolvers import validation
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, NotFound
+from resolvers.events import model_event
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
 from storage.clock import utcnow
 from storage.queries import models, tags
@@ -51,6 +52,7 @@ async def create_model(
         if record is None:
             raise Conflict(f"model {name!r} already exists", model=name)
         await tags.set_tags(conn, TagOwner.MODEL, record.id, tag_pairs)
+        await ctx.publish(conn, name, [model_event("created", record)])
     ctx.loaders.prime_model(record)
     return record
 
@@ -94,6 +96,7 @@ async def update_model(ctx: RequestContext, *, name: str, description: str) -> M
     description = validation.text(description, "description", validation.DESCRIPTION_MAX)
     async with ctx.transaction() as conn:
         record = await locked_model(conn, ctx, name, description=description)
+        await ctx.publish(conn, name, [model_event("updated", record)])
     ctx.loaders.prime_model(record)
     return record
 
@@ -104,4 +107,5 @@ async def delete_model(ctx: RequestContext, *, name: str) -> ModelRecord:
     async with ctx.transaction() as conn:
         record = await locked_model(conn, ctx, name)
         await models.delete_model(conn, record.id)
+        await ctx.publish(conn, name, [model_event("deleted", record)])
     return record

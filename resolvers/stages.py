@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import validation
+from resolvers import events, validation
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, InvalidTransition
 from resolvers.models import locked_model
@@ -88,6 +88,10 @@ async def rollback(
         archived, restored = await _move(
             conn, ctx, model, target, Stage.PRODUCTION, [current], ChangeCause.ROLLBACK, comment
         )
+        announcement = events.rolled_back(
+            model, restored, archived[0], actor=ctx.actor, comment=comment
+        )
+        await ctx.publish(conn, model.name, [announcement])
     for record in (*archived, restored):
         ctx.loaders.prime_version(record)
     return Rollback(restored=restored, demoted=archived[0])
@@ -134,7 +138,10 @@ async def _move(
     cause: ChangeCause,
     comment: str | None,
 ) -> tuple[list[VersionRecord], VersionRecord]:
-    """Archive `displaced`, then move `target` to `stage`, recording every change."""
+    """Archive `displaced`, then move `target` to `stage`, recording every change.
+
+    Each version that moved gets its history row and its `stage_changed` event.
+    """
     now = utcnow()
     # Archive first: the one-Production index must hold after every statement.
     archived = await versions.set_stage(
@@ -148,4 +155,12 @@ async def _move(
     ]
     changes.append(StageChange(model.id, target.version, target.stage, stage, cause))
     await history.record_changes(conn, changes, actor=ctx.actor, comment=comment, now=now)
+    after = {v.id: v for v in (*archived, moved)}
+    announcements = [
+        events.stage_changed(
+            model, before, after[before.id], cause=change.cause, actor=ctx.actor, comment=comment
+        )
+        for before, change in zip([*displaced, target], changes, strict=True)
+    ]
+    await ctx.publish(conn, model.name, announcements)
     return archived, moved

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from resolvers import validation
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
+from resolvers.events import tag_event
 from resolvers.models import locked_model
 from resolvers.versions import locked_version
 from storage.queries import tags
@@ -40,6 +41,7 @@ async def set_tag(
     async with ctx.transaction() as conn:
         model, record, owner, owner_id = await _owner(conn, ctx, name, version)
         await tags.set_tags(conn, owner, owner_id, [(key, value)])
+        await ctx.publish(conn, model.name, [tag_event("set", model, record, key, value)])
     return TagChange(model, record, TagRecord(owner_id, key, value))
 
 
@@ -50,4 +52,5 @@ async def delete_tag(ctx: RequestContext, *, name: str, version: int | None, key
         if not await tags.delete_tag(conn, owner, owner_id, key):
             target = f"version {version} of {name!r}" if version is not None else repr(name)
             raise NotFound(f"{target} has no tag {key!r}", model=name, key=key)
+        await ctx.publish(conn, model.name, [tag_event("deleted", model, record, key, None)])
     return TagChange(model, record, TagRecord(owner_id, key, ""))

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from resolvers import validation
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, NotFound
+from resolvers.events import model_event, version_event
 from resolvers.models import locked_model, model_not_found
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
 from storage.clock import utcnow
@@ -47,7 +48,7 @@ async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
     params = dict(validation.entries(new.params, "params", validation.PARAM_VALUE_MAX))
     now = utcnow()
     async with ctx.transaction() as conn:
-        model, number = await _next_version_number(conn, name, ctx.actor)
+        model, number, created = await _next_version_number(conn, name, ctx.actor)
         record = await versions.insert_version(
             conn,
             model_id=model.id,
@@ -62,6 +63,9 @@ async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
             now=now,
         )
         await tags.set_tags(conn, TagOwner.VERSION, record.id, tag_pairs)
+        events = [model_event("created", model)] if created else []
+        events.append(version_event("created", model, record))
+        await ctx.publish(conn, name, events)
     ctx.loaders.prime_model(model)
     ctx.loaders.prime_version(record)
     return record
@@ -69,16 +73,21 @@ async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
 
 async def _next_version_number(
     conn: AsyncConnection, name: str, actor: str
-) -> tuple[ModelRecord, int]:
-    """Take the next number from the model's counter, creating the model first if needed."""
+) -> tuple[ModelRecord, int, bool]:
+    """Take the next number from the model's counter, creating the model first if needed.
+
+    The flag says whether this transaction created the model.
+    """
     now = utcnow()
+    created = False
     for _ in range(3):
         allocated = await models.allocate_version(conn, name, actor=actor, now=now)
         if allocated is not None:
-            return allocated
+            return (*allocated, created)
         # ON CONFLICT DO NOTHING: if a concurrent request creates the model
         # first, the next round takes a number from its counter instead.
-        await models.insert_model(conn, name=name, description="", actor=actor, now=now)
+        inserted = await models.insert_model(conn, name=name, description="", actor=actor, now=now)
+        created = inserted is not None
     raise Conflict(f"model {name!r} was deleted while registering a version", model=name)
 
 
@@ -134,10 +143,11 @@ async def update_version(
 ) -> VersionRecord:
     description = validation.text(description, "description", validation.DESCRIPTION_MAX)
     async with ctx.transaction() as conn:
-        _, record = await locked_version(conn, ctx, name, version)
+        model, record = await locked_version(conn, ctx, name, version)
         record = await versions.set_description(
             conn, record.id, description, actor=ctx.actor, now=utcnow()
         )
+        await ctx.publish(conn, name, [version_event("updated", model, record)])
     ctx.loaders.prime_version(record)
     return record
 
@@ -145,6 +155,7 @@ async def update_version(
 async def delete_version(ctx: RequestContext, *, name: str, version: int) -> VersionRecord:
     """Delete a version with its tags and aliases; its number is never given out again."""
     async with ctx.transaction() as conn:
-        _, record = await locked_version(conn, ctx, name, version)
+        model, record = await locked_version(conn, ctx, name, version)
         await versions.delete_version(conn, record.id)
+        await ctx.publish(conn, name, [version_event("deleted", model, record)])
     return record

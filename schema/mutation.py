@@ -6,6 +6,7 @@ from resolvers import aliases, models, stages, tags, versions
 from resolvers.versions import NewVersion
 from schema import inputs, payloads
 from schema.types import Alias, Ctx, ModelVersion, RegisteredModel, Tag
+from schema.webhook_fields import WebhookMutation
 
 
 def _pairs(entries: list[inputs.TagInput] | list[inputs.ParamInput]) -> list[tuple[str, str]]:
@@ -13,7 +14,7 @@ def _pairs(entries: list[inputs.TagInput] | list[inputs.ParamInput]) -> list[tup
 
 
 @strawberry.type
-class Mutation:
+class Mutation(WebhookMutation):
     @strawberry.mutation
     async def create_model(
         self, info: Ctx, input: inputs.CreateModelInput

@@ -11,6 +11,9 @@ from server.health import router as health_router
 from server.settings import Settings, get_settings
 from storage.database import Database, create_database
 from storage.migrate import current_revision, head_revision
+from webhooks.dispatcher import Dispatcher
+from webhooks.listener import postgres_listener
+from webhooks.runtime import WebhookRuntime
 
 logger = logging.getLogger("modelreg")
 
@@ -29,6 +32,12 @@ async def ensure_migrated(db: Database) -> None:
         )
 
 
+def start_dispatcher(db: Database, runtime: WebhookRuntime) -> Dispatcher:
+    """A dispatcher for `db`, woken across processes by PostgreSQL NOTIFY where there is one."""
+    listen = postgres_listener(db.url) if db.writer.dialect.name == "postgresql" else None
+    return Dispatcher(db, runtime.config, listen=listen)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the app; pass `database` to share one the caller owns (tests)."""
     settings = settings or get_settings()
@@ -40,11 +49,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             pool_size=settings.db_pool_size,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         )
+        runtime = WebhookRuntime(settings.delivery_config())
+        dispatcher: Dispatcher | None = None
         try:
             await ensure_migrated(db)
+            if settings.webhook_dispatcher:
+                dispatcher = start_dispatcher(db, runtime)
+                await dispatcher.start()
+                runtime.wake = dispatcher.wake
             app.state.db = db
+            app.state.webhooks = runtime
             yield
         finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
+            await runtime.aclose()
             if database is None:
                 await db.dispose()
 

@@ -29,6 +29,15 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    import uvloop
+
+    from server.worker import run_worker
+
+    uvloop.run(run_worker(get_settings()))
+    return 0
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     migrate.upgrade(get_settings().database_url, args.revision)
     return 0
@@ -51,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="processes; default MODELREG_WORKERS or 1")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="deliver webhooks (no HTTP server)")
+    worker.set_defaults(handler=_worker)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(
         dest="db_command", required=True

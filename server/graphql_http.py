@@ -51,7 +51,7 @@ class GraphQLEndpoint:
         problem = _request_problem(payload)
         if problem is not None:
             return transport_error(problem)
-        context = RequestContext(db=request.app.state.db)
+        context = RequestContext(db=request.app.state.db, webhooks=request.app.state.webhooks)
         try:
             result = await self._executor.execute(
                 payload["query"], payload.get("variables"), payload.get("operationName"), context

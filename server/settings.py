@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.database import DEFAULT_DATABASE_URL
+from webhooks.config import DEFAULT_RETRY_SCHEDULE, DeliveryConfig
 
 
 class Settings(BaseSettings):
@@ -27,6 +28,47 @@ class Settings(BaseSettings):
     graphiql: bool = Field(default=True, description="serve GraphiQL on GET /graphql")
     log_level: str = "info"
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    secret_key: str | None = Field(
+        default=None,
+        description="encrypts webhook secrets at rest (a Fernet key or any long passphrase)",
+    )
+
+    # Webhook delivery (see webhooks/config.py).
+    webhook_dispatcher: bool = Field(
+        default=True, description="run a dispatcher inside `modelreg serve`"
+    )
+    webhook_allow_private_networks: bool = Field(
+        default=False, description="allow loopback/private targets (tests, on-prem CI)"
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_schedule: tuple[float, ...] = Field(
+        default=DEFAULT_RETRY_SCHEDULE,
+        description="delays in seconds before each retry, as a JSON list",
+    )
+    webhook_jitter: float = Field(default=0.2, ge=0, lt=1)
+    webhook_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    webhook_concurrency_per_endpoint: int = Field(default=8, ge=1)
+    webhook_max_in_flight: int = Field(default=256, ge=1)
+    webhook_disable_after_seconds: float = Field(default=5 * 86400.0, gt=0)
+    webhook_retention_seconds: float = Field(default=30 * 86400.0, gt=0)
+    webhook_maintenance_interval_seconds: float = Field(default=60.0, gt=0)
+    webhook_rotation_overlap_seconds: float = Field(default=86400.0, ge=0)
+
+    def delivery_config(self) -> DeliveryConfig:
+        return DeliveryConfig(
+            allow_private_networks=self.webhook_allow_private_networks,
+            timeout_seconds=self.webhook_timeout_seconds,
+            retry_schedule=self.webhook_retry_schedule,
+            jitter=self.webhook_jitter,
+            poll_interval_seconds=self.webhook_poll_interval_seconds,
+            concurrency_per_endpoint=self.webhook_concurrency_per_endpoint,
+            max_in_flight=self.webhook_max_in_flight,
+            disable_after_seconds=self.webhook_disable_after_seconds,
+            retention_seconds=self.webhook_retention_seconds,
+            maintenance_interval_seconds=self.webhook_maintenance_interval_seconds,
+            rotation_overlap_seconds=self.webhook_rotation_overlap_seconds,
+            secret_key=self.secret_key,
+        )
 
 
 @lru_cache(maxsize=1)

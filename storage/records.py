@@ -61,3 +61,50 @@ class AliasRecord:
     alias: str
     version_id: int
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    id: int
+    url: str
+    event_types: list[str]
+    model_names: list[str]
+    stages: list[str]
+    description: str
+    secret: str
+    previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+    active: bool
+    disabled_reason: str | None
+    failing_since: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    updated_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    id: int
+    message_id: str
+    webhook_id: int
+    event_id: int
+    event_type: str
+    model_name: str | None
+    sequence: int | None
+    status: str
+    attempt_count: int
+    next_attempt_at: datetime
+    created_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    id: int
+    delivery_id: int
+    attempted_at: datetime
+    status_code: int | None
+    duration_ms: float
+    error: str | None
+    response_body: str | None

@@ -197,9 +197,7 @@ webhook_deliveries = Table(
     # Sent as `webhook-id`: the same on every attempt and redelivery.
     Column("message_id", String(64), nullable=False, unique=True),
     Column("webhook_id", IdType, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
-    Column(
-        "event_id", IdType, ForeignKey("webhook_events.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("event_id", IdType, ForeignKey("webhook_events.id", ondelete="CASCADE"), nullable=False),
     # Deliveries with the same (webhook, ordering key) go out one at a time in
     # id order: the key is the model name ("" for events of no model).
     Column("ordering_key", String(256), nullable=False),

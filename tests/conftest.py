@@ -30,6 +30,7 @@ from storage.database import Database, create_database
 from storage.migrate import upgrade
 from storage.tables import metadata
 from tests.graphql import GraphQLClient
+from tests.receiver import Receiver, receiving
 
 POSTGRES_URL_VARIABLE = "MODELREG_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
@@ -137,9 +138,11 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 @asynccontextmanager
-async def serving(database: Database) -> AsyncIterator[GraphQLClient]:
+async def serving(
+    database: Database, settings: Settings | None = None
+) -> AsyncIterator[GraphQLClient]:
     """A client talking to an in-process app over ASGI (lifespan included)."""
-    app = create_app(Settings(), database=database)
+    app = create_app(settings or Settings(), database=database)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://modelreg") as http:
@@ -161,3 +164,20 @@ def frozen_clock() -> Iterator[list[datetime]]:
         yield times
     finally:
         set_clock(None)
+
+
+# Webhook deliveries in tests: loopback receivers allowed, retries in
+# milliseconds instead of minutes, no jitter, a short attempt timeout.
+FAST_WEBHOOKS = Settings(
+    webhook_allow_private_networks=True,
+    webhook_retry_schedule=(0.05, 0.05, 0.05, 0.05),
+    webhook_jitter=0.0,
+    webhook_timeout_seconds=1.0,
+    webhook_poll_interval_seconds=0.05,
+)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with receiving() as started:
+        yield started

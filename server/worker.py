@@ -1,0 +1,39 @@
+"""`modelreg worker`: a dispatcher without the HTTP server, for scale-out.
+
+Several workers (and `serve` processes) may run against one PostgreSQL: each
+claims deliveries with FOR UPDATE SKIP LOCKED and a lease.
+"""
+
+import asyncio
+import logging
+import signal
+
+from server.app import ensure_migrated, start_dispatcher
+from server.settings import Settings
+from storage.database import create_database
+from webhooks.runtime import WebhookRuntime
+
+logger = logging.getLogger("modelreg")
+
+
+async def run_worker(settings: Settings) -> None:
+    """Deliver webhooks until SIGTERM or SIGINT, then finish what is in flight."""
+    db = create_database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        await ensure_migrated(db)
+        dispatcher = start_dispatcher(db, WebhookRuntime(settings.delivery_config()))
+        await dispatcher.start()
+        logger.info("webhook worker started")
+        await stopping.wait()
+        logger.info("webhook worker stopping")
+        await dispatcher.stop()
+    finally:
+        await db.dispose()

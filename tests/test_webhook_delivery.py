@@ -1,0 +1,198 @@
+"""Delivery end to end: a real app, its dispatcher, real HTTP receivers on loopback."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from storage.database import Database
+from tests.conftest import FAST_WEBHOOKS, serving
+from tests.graphql import GraphQLClient, register, transition
+from tests.receiver import Receiver, Reply
+from tests.webhook_client import create_webhook, events, types, webhook_log
+
+
+@pytest.fixture
+async def hooks_api(db: Database) -> AsyncIterator[GraphQLClient]:
+    """The app with its dispatcher, allowed to deliver to loopback receivers."""
+    async with serving(db, FAST_WEBHOOKS) as client:
+        yield client
+
+
+def _headers(received_headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in received_headers.items() if k.startswith("webhook-")}
+
+
+async def test_deliveries_verify_with_the_standard_webhooks_library(
+    hooks_api: GraphQLClient, receiver: Receiver
+) -> None:
+    _, secret = await create_webhook(hooks_api, receiver.url())
+    await register(hooks_api, "fraud")
+    (got,) = await receiver.wait_for(lambda r: len(r) == 2) and receiver.received[-1:]
+
+    payload = Webhook(secret).verify(got.body, _headers(got.headers))
+    assert payload["type"] == "model_version.created"
+    assert payload["data"]["modelVersion"]["version"] == 1
+    assert got.headers["webhook-id"].startswith("msg_")
+    assert abs(int(got.headers["webhook-timestamp"]) - time.time()) < 60
+
+    tampered = got.body.replace(b'"version":1', b'"version":2')
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(tampered, _headers(got.headers))
+    _, other_secret = await create_webhook(hooks_api, receiver.url("/other"), ["tag.set"])
+    with pytest.raises(WebhookVerificationError):
+        Webhook(other_secret).verify(got.body, _headers(got.headers))
+
+
+async def test_a_six_minute_old_timestamp_is_rejected(
+    hooks_api: GraphQLClient, receiver: Receiver
+) -> None:
+    from webhooks.signing import signature_header
+
+    _, secret = await create_webhook(hooks_api, receiver.url())
+    await register(hooks_api, "fraud")
+    await receiver.wait_for(lambda r: len(r) == 2)
+    got = receiver.received[0]
+    old = int(time.time()) - 6 * 60
+    replayed = {
+        "webhook-id": got.headers["webhook-id"],
+        "webhook-timestamp": str(old),
+        "webhook-signature": signature_header([secret], got.headers["webhook-id"], old, got.body),
+    }
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(secret).verify(got.body, replayed)
+
+
+ROTATE = """
+mutation($id: ID!) {
+  rotateWebhookSecret(input: {id: $id}) { secret webhook { secretRotationEndsAt } }
+}
+"""
+
+
+async def test_after_rotation_both_secrets_sign(
+    hooks_api: GraphQLClient, receiver: Receiver
+) -> None:
+    webhook_id, old_secret = await create_webhook(hooks_api, receiver.url())
+    rotated = (await hooks_api.data(ROTATE, {"id": webhook_id}))["rotateWebhookSecret"]
+    new_secret = rotated["secret"]
+    assert new_secret != old_secret
+    assert new_secret.startswith("whsec_")
+    assert rotated["webhook"]["secretRotationEndsAt"] is not None
+
+    await register(hooks_api, "fraud")
+    await receiver.wait_for(lambda r: len(r) == 2)
+    got = receiver.received[-1]
+    assert len(got.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old_secret, new_secret):
+        Webhook(secret).verify(got.body, _headers(got.headers))
+
+
+async def test_a_failing_endpoint_is_retried_until_it_answers(
+    hooks_api: GraphQLClient, receiver: Receiver
+) -> None:
+    url = receiver.script("/flaky", Reply(500, b"boom"), Reply(500, b"boom"), Reply(200, b"fine"))
+    webhook_id, _ = await create_webhook(hooks_api, url, ["model_version.created"])
+    await register(hooks_api, "fraud")
+    await receiver.wait_for(lambda r: len(r) == 3)
+
+    log = await _settled(hooks_api, webhook_id)
+    (delivery,) = [e["node"] for e in log["deliveries"]["edges"]]
+    assert delivery["status"] == "SUCCEEDED"
+    assert delivery["attemptCount"] == 3
+    assert [a["statusCode"] for a in delivery["attempts"]] == [500, 500, 200]
+    assert [a["responseBody"] for a in delivery["attempts"]] == ["boom", "boom", "fine"]
+    assert delivery["attempts"][0]["error"] == "HTTP 500"
+    # Every attempt carried the same webhook-id.
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
+    assert delivery["messageId"] == receiver.received[0].headers["webhook-id"]
+
+
+async def _settled(api: GraphQLClient, webhook_id: str) -> dict[str, Any]:
+    """The webhook's log once no delivery is PENDING any more."""
+    async with asyncio.timeout(15):
+        while True:
+            log = await webhook_log(api, webhook_id)
+            nodes = [e["node"] for e in log["deliveries"]["edges"]]
+            if nodes and all(n["status"] != "PENDING" for n in nodes):
+                # Read again: each statement of a request sees the latest commit,
+                # so the first read may predate the commit its deliveries show.
+                return await webhook_log(api, webhook_id)
+            await asyncio.sleep(0.02)
+
+
+async def test_gone_disables_the_endpoint(hooks_api: GraphQLClient, receiver: Receiver) -> None:
+    url = receiver.script("/gone", Reply(410, b""))
+    webhook_id, _ = await create_webhook(hooks_api, url, ["model_version.created"])
+    await register(hooks_api, "fraud")
+    log = await _settled(hooks_api, webhook_id)
+    assert log["active"] is False
+    assert "410" in str(log["disabledReason"])
+    (delivery,) = [e["node"] for e in log["deliveries"]["edges"]]
+    assert delivery["status"] == "FAILED"
+    assert delivery["attemptCount"] == 1
+
+    await register(hooks_api, "fraud")  # no longer subscribed: nothing more is sent
+    assert len(receiver.at("/gone")) == 1
+
+
+async def test_a_hanging_endpoint_times_out_and_does_not_delay_others(
+    hooks_api: GraphQLClient, receiver: Receiver
+) -> None:
+    hanging = receiver.script("/hang", Reply(hang=True))
+    hang_id, _ = await create_webhook(hooks_api, hanging, ["model_version.created"])
+    await create_webhook(hooks_api, receiver.url("/healthy"), ["model_version.created"])
+    for _ in range(5):
+        await register(hooks_api, "fraud")
+    # The healthy endpoint gets all five while the first attempt to /hang still hangs.
+    await receiver.wait_for(lambda r: len([x for x in r if x.path == "/healthy"]) == 5)
+    first_hang = receiver.at("/hang")[0].at
+    assert receiver.at("/healthy")[-1].at - first_hang < FAST_WEBHOOKS.webhook_timeout_seconds
+
+    async with asyncio.timeout(15):
+        while True:
+            log = await webhook_log(hooks_api, hang_id)
+            nodes = [e["node"] for e in log["deliveries"]["edges"]]
+            attempts = [a for n in nodes for a in n["attempts"]]
+            if attempts:
+                break
+            await asyncio.sleep(0.05)
+    assert attempts[0]["statusCode"] is None
+    assert attempts[0]["error"].startswith("timed out")
+    assert attempts[0]["durationMs"] >= 900
+
+
+async def test_deliveries_of_one_model_arrive_in_sequence_order(
+    hooks_api: GraphQLClient, receiver: Receiver
+) -> None:
+    await create_webhook(hooks_api, receiver.url())
+    await register(hooks_api, "fraud", 3)
+    await transition(hooks_api, "fraud", 1, "PRODUCTION")
+    await transition(hooks_api, "fraud", 2, "PRODUCTION")
+    await receiver.wait_for(lambda r: len(r) == 7)
+
+    received = events(receiver.received)
+    assert [e["data"]["sequence"] for e in received] == list(range(1, 8))
+    assert types(receiver.received) == [
+        "model.created",
+        "model_version.created",
+        "model_version.created",
+        "model_version.created",
+        "model_version.stage_changed",
+        "model_version.stage_changed",  # version 1, archived by the next promotion
+        "model_version.stage_changed",
+    ]
+    archived, promoted = received[-2], received[-1]
+    assert archived["data"]["modelVersion"]["version"] == 1
+    assert (archived["data"]["fromStage"], archived["data"]["toStage"]) == (
+        "PRODUCTION",
+        "ARCHIVED",
+    )
+    assert archived["data"]["cause"] == "archive_existing"
+    assert promoted["data"]["modelVersion"]["version"] == 2
+    assert promoted["data"]["toStage"] == "PRODUCTION"
+    assert promoted["data"]["actor"] == "anonymous"
+    assert promoted["data"]["modelVersion"]["source"] == "s3://models/fraud"

@@ -1,0 +1,31 @@
+"""How webhooks are delivered; `server.settings` fills it from MODELREG_WEBHOOK_* variables."""
+
+from dataclasses import dataclass
+
+# Like Svix: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after the first attempt.
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    allow_private_networks: bool = False
+    timeout_seconds: float = 10.0
+    retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+    jitter: float = 0.2
+    poll_interval_seconds: float = 1.0
+    concurrency_per_endpoint: int = 8
+    max_in_flight: int = 256
+    disable_after_seconds: float = 5 * 86400.0
+    retention_seconds: float = 30 * 86400.0
+    maintenance_interval_seconds: float = 60.0
+    rotation_overlap_seconds: float = 86400.0
+    secret_key: str | None = None
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claim lasts: an attempt may wait for one slot of its endpoint, then run."""
+        return 2 * self.timeout_seconds + 30.0
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_schedule) + 1

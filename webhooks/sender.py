@@ -1,0 +1,105 @@
+"""Sending one attempt: POST through the SSRF guard, never following redirects."""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from storage.clock import utcnow
+from webhooks.addresses import BlockedDestination, Resolver, system_resolver
+from webhooks.transport import PinnedTransport
+
+RESPONSE_BODY_LIMIT = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt got back; `response_body` is for the delivery log only."""
+
+    status_code: int | None
+    duration_ms: float
+    error: str | None
+    response_body: str | None
+    retry_after_seconds: float | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def gone(self) -> bool:
+        return self.status_code == 410
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+class Sender:
+    """An httpx client whose every connection goes to a checked, pinned address."""
+
+    def __init__(
+        self,
+        *,
+        allow_private_networks: bool,
+        timeout_seconds: float,
+        resolver: Resolver = system_resolver,
+        max_connections: int = 512,
+    ) -> None:
+        self._timeout = timeout_seconds
+        transport = PinnedTransport(
+            allow_private=allow_private_networks,
+            resolver=resolver,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+        )
+        self._client = httpx.AsyncClient(
+            transport=transport, timeout=timeout_seconds, follow_redirects=False
+        )
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+        started = time.perf_counter()
+        status: int | None = None
+        received = bytearray()
+        retry: float | None = None
+        error: str | None = None
+        try:
+            # The whole attempt, not each network phase, is bounded by the timeout.
+            async with asyncio.timeout(self._timeout):
+                async with self._client.stream("POST", url, content=body, headers=headers) as r:
+                    status, retry = r.status_code, retry_after(r.headers.get("retry-after"))
+                    async for chunk in r.aiter_bytes():
+                        received += chunk
+                        if len(received) >= RESPONSE_BODY_LIMIT:
+                            break
+        except TimeoutError:
+            error = f"timed out after {self._timeout:g} s"
+        except BlockedDestination as blocked:
+            error = f"blocked: {blocked.reason}"
+        except httpx.HTTPError as failure:
+            error = (
+                f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
+            )
+        if error is None and status is not None and not 200 <= status < 300:
+            error = f"HTTP {status}" + (
+                " (redirects are not followed)" if 300 <= status < 400 else ""
+            )
+        duration_ms = (time.perf_counter() - started) * 1000
+        text = bytes(received[:RESPONSE_BODY_LIMIT]).decode("utf-8", "replace") if status else None
+        return Outcome(status, duration_ms, error, text, retry)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

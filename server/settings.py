@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     webhook_retention_seconds: float = Field(default=30 * 86400.0, gt=0)
     webhook_maintenance_interval_seconds: float = Field(default=60.0, gt=0)
     webhook_rotation_overlap_seconds: float = Field(default=86400.0, ge=0)
+    webhook_lease_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="how long a dispatcher owns a claimed delivery before another may "
+        "take it over (default: 2 x timeout + 30 s)",
+    )
 
     def delivery_config(self) -> DeliveryConfig:
         return DeliveryConfig(
@@ -68,6 +74,7 @@ class Settings(BaseSettings):
             maintenance_interval_seconds=self.webhook_maintenance_interval_seconds,
             rotation_overlap_seconds=self.webhook_rotation_overlap_seconds,
             secret_key=self.secret_key,
+            lease_override_seconds=self.webhook_lease_seconds,
         )
 
 

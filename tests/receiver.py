@@ -18,6 +18,7 @@ class Reply:
     body: bytes = b"ok"
     headers: tuple[tuple[str, str], ...] = ()
     hang: bool = False  # never answer
+    delay: float = 0.0  # seconds before answering
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,8 @@ class Receiver:
                 if reply.hang:
                     await self._hung.wait()
                     return
+                if reply.delay:
+                    await asyncio.sleep(reply.delay)
                 extra = "".join(f"{k}: {v}\r\n" for k, v in reply.headers)
                 reason = _REASONS.get(reply.status, "Status")
                 writer.write(

@@ -20,10 +20,14 @@ class DeliveryConfig:
     maintenance_interval_seconds: float = 60.0
     rotation_overlap_seconds: float = 86400.0
     secret_key: str | None = None
+    # How long a claim lasts; None: 2 attempt timeouts (an attempt may wait for
+    # a slot of its endpoint, then run) plus 30 s for the database.
+    lease_override_seconds: float | None = None
 
     @property
     def lease_seconds(self) -> float:
-        """How long a claim lasts: an attempt may wait for one slot of its endpoint, then run."""
+        if self.lease_override_seconds is not None:
+            return self.lease_override_seconds
         return 2 * self.timeout_seconds + 30.0
 
     @property

@@ -57,6 +57,7 @@ class Dispatcher:
         )
         self._listen = listen
         self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._results_ready = asyncio.Event()
         self._results: list[AttemptResult] = []
         self._in_flight: Counter[int] = Counter()
@@ -78,22 +79,29 @@ class Dispatcher:
         ]
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
-        """Stop claiming, let sends in flight finish (briefly), record what they got."""
-        for loop in self._loops[::2]:  # claims and maintenance; results keep going
-            loop.cancel()
+        """Stop claiming, let sends in flight finish (briefly), record what they got.
+
+        The loops are asked to stop rather than cancelled: a task cancelled in
+        the middle of a transaction could leave the SQLite writer lock behind.
+        Sends still running after the grace period are cancelled (they hold no
+        transaction); their leases expire and another dispatcher sends them again.
+        """
+        self._stopping.set()
+        self._wakeup.set()
+        self._results_ready.set()
         if self._sends:
             await asyncio.wait(set(self._sends), timeout=grace_seconds)
         for task in self._sends:
             task.cancel()
+        await asyncio.gather(*self._sends, return_exceptions=True)
+        await asyncio.gather(*self._loops, return_exceptions=True)
         await self._flush()
-        self._loops[1].cancel()
-        await asyncio.gather(*self._loops, *self._sends, return_exceptions=True)
         if self._stop_listening is not None:
             await self._stop_listening()
         await self._sender.aclose()
 
     async def _claim_loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             self._wakeup.clear()
             try:
                 full = await self._claim_once()
@@ -175,7 +183,7 @@ class Dispatcher:
         )
 
     async def _record_loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             await self._results_ready.wait()
             try:
                 await self._flush()
@@ -202,12 +210,15 @@ class Dispatcher:
         self.wake()
 
     async def _maintenance_loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.maintain()
             except Exception:
                 logger.exception("webhook maintenance failed")
-            await asyncio.sleep(self._config.maintenance_interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), self._config.maintenance_interval_seconds
+                )
 
     async def maintain(self) -> None:
         """Disable endpoints failing for too long; prune the delivery log."""

@@ -12,7 +12,7 @@ from storage.database import Database
 from tests.conftest import FAST_WEBHOOKS, serving
 from tests.graphql import GraphQLClient, register, transition
 from tests.receiver import Receiver, Reply
-from tests.webhook_client import create_webhook, events, types, webhook_log
+from tests.webhook_client import create_webhook, events, eventually, types, webhook_log
 
 
 @pytest.fixture
@@ -196,3 +196,70 @@ async def test_deliveries_of_one_model_arrive_in_sequence_order(
     assert promoted["data"]["toStage"] == "PRODUCTION"
     assert promoted["data"]["actor"] == "anonymous"
     assert promoted["data"]["modelVersion"]["source"] == "s3://models/fraud"
+
+
+async def test_after_the_last_attempt_a_delivery_fails_and_stays_redeliverable(
+    hooks_api: GraphQLClient, receiver: Receiver
+) -> None:
+    url = receiver.script("/down", Reply(503, b"down"))
+    webhook_id, _ = await create_webhook(hooks_api, url, ["model_version.created"])
+    await register(hooks_api, "fraud")
+    log = await _settled(hooks_api, webhook_id)
+    (delivery,) = [e["node"] for e in log["deliveries"]["edges"]]
+    # One attempt plus one per entry of the retry schedule.
+    attempts = 1 + len(FAST_WEBHOOKS.webhook_retry_schedule)
+    assert delivery["status"] == "FAILED"
+    assert len(delivery["attempts"]) == attempts
+    assert len(receiver.at("/down")) == attempts
+    failed = await webhook_log(hooks_api, webhook_id, "FAILED")
+    assert failed["deliveries"]["totalCount"] == 1
+    assert log["active"] is True  # one failed delivery does not disable the endpoint
+
+    receiver.script("/down", Reply(200))
+    await hooks_api.data(
+        "mutation($id: ID!) { redeliver(input: {deliveryId: $id}) { delivery { id } } }",
+        {"id": delivery["id"]},
+    )
+    log = await _settled(hooks_api, webhook_id)
+    assert log["deliveries"]["edges"][0]["node"]["status"] == "SUCCEEDED"
+
+
+async def test_retry_after_is_honoured(hooks_api: GraphQLClient, receiver: Receiver) -> None:
+    url = receiver.script("/busy", Reply(429, b"", (("retry-after", "1"),)), Reply(200))
+    await create_webhook(hooks_api, url, ["model_version.created"])
+    await register(hooks_api, "fraud")
+    first, second = await receiver.wait_for(lambda r: len(r) == 2)
+    # The schedule alone would have retried after 0.05 s.
+    assert second.at - first.at >= 0.95
+
+
+async def test_an_endpoint_failing_for_too_long_is_disabled(
+    db: Database, receiver: Receiver
+) -> None:
+    settings = FAST_WEBHOOKS.model_copy(
+        update={
+            "webhook_retry_schedule": (0.05,) * 50,
+            "webhook_disable_after_seconds": 0.3,
+            "webhook_maintenance_interval_seconds": 0.05,
+        }
+    )
+    async with serving(db, settings) as api:
+        url = receiver.script("/dead", Reply(500))
+        webhook_id, _ = await create_webhook(api, url, ["model_version.created"])
+        await register(api, "fraud")
+        log = await eventually(lambda: webhook_log(api, webhook_id), lambda w: not w["active"])
+    assert "every delivery failed for more than 0.3 s" in log["disabledReason"]
+
+
+async def test_old_log_rows_are_pruned(db: Database, receiver: Receiver) -> None:
+    settings = FAST_WEBHOOKS.model_copy(
+        update={"webhook_retention_seconds": 0.2, "webhook_maintenance_interval_seconds": 0.05}
+    )
+    async with serving(db, settings) as api:
+        webhook_id, _ = await create_webhook(api, receiver.url(), ["model_version.created"])
+        await register(api, "fraud")
+        await receiver.wait_for(lambda r: len(r) == 1)
+        await eventually(
+            lambda: webhook_log(api, webhook_id),
+            lambda w: w["deliveries"]["totalCount"] == 0,
+        )

@@ -1,11 +1,28 @@
 """GraphQL helpers for webhook tests, and reading what a receiver got."""
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import orjson
 
 from tests.graphql import GraphQLClient
 from tests.receiver import Received
+
+T = TypeVar("T")
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], deadline: float = 15.0
+) -> T:
+    """Call `probe` until `done(result)`; fail the test after `deadline` seconds."""
+    async with asyncio.timeout(deadline):
+        while True:
+            result = await probe()
+            if done(result):
+                return result
+            await asyncio.sleep(0.02)
+
 
 CREATE_WEBHOOK = """
 mutation($input: CreateWebhookInput!) {

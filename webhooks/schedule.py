@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from webhooks.config import DeliveryConfig
 
 _random = secrets.SystemRandom()
+# A receiver may ask for a pause, not park its deliveries forever.
+MAX_RETRY_AFTER_SECONDS = 86400.0
 
 
 def next_attempt_at(
@@ -15,12 +17,12 @@ def next_attempt_at(
 
     The delay varies by about ±`jitter` so endpoints that fail together are not
     retried in lockstep. A receiver's Retry-After is honoured when it asks for
-    more time, up to the schedule's longest delay.
+    more time, up to a day.
     """
     if attempts_made >= config.max_attempts:
         return None
     delay = config.retry_schedule[attempts_made - 1]
     delay *= 1 + _random.uniform(-config.jitter, config.jitter)
     if retry_after is not None:
-        delay = max(delay, min(retry_after, max(config.retry_schedule)))
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
     return now + timedelta(seconds=delay)

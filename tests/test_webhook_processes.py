@@ -22,7 +22,7 @@ from tests.conftest import serving
 from tests.graphql import CREATE_VERSION, GraphQLClient
 from tests.receiver import Received, Receiver, Reply
 from tests.test_serve_process import MODELREG, free_port, wait_until_ready
-from tests.webhook_client import CREATE_WEBHOOK
+from tests.webhook_client import CREATE_WEBHOOK, create_webhook, eventually, webhook_log
 
 # Short attempts and leases, so a killed dispatcher's claims expire within the test.
 FAST = {
@@ -165,3 +165,27 @@ async def test_two_workers_on_postgresql_deliver_each_event_once(
     assert len(ids) == 1050
     assert len(set(ids)) == 1050
     assert set(_by_version(receiver.received)) == set(registered)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_worker_is_woken_by_notify_not_by_polling(
+    backend: str, database_url: str, db: Database, receiver: Receiver
+) -> None:
+    settings = Settings(webhook_dispatcher=False, webhook_allow_private_networks=True)
+    slow_polling = _env(database_url, MODELREG_WEBHOOK_POLL_INTERVAL_SECONDS="60")
+    async with serving(db, settings) as api:
+        webhook_id, _ = await create_webhook(api, receiver.url(), ["model_version.*"])
+        await _register(api, "fraud")
+        with running(["worker"], slow_polling):
+            # The worker's first claim at start-up delivers what was already there...
+            await receiver.wait_for(lambda r: len(r) == 1, 30)
+            await eventually(
+                lambda: webhook_log(api, webhook_id, "SUCCEEDED"),
+                lambda w: w["deliveries"]["totalCount"] == 1,
+            )
+            # Recording that success woke the claim loop once more; let that
+            # claim find nothing, so only a NOTIFY can bring the next event.
+            await asyncio.sleep(0.5)
+            # ...and a commit made now reaches it long before its next poll.
+            await _register(api, "fraud")
+            await receiver.wait_for(lambda r: len(r) == 2, 20)

@@ -31,8 +31,8 @@ def _ipv4_reason(ip: ipaddress.IPv4Address) -> str | None:
         ("link-local", ip.is_link_local),
         ("multicast", ip.is_multicast),
         ("CGNAT", ip in _CGNAT),
-        ("private", ip.is_private),
         ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
     ):
         if test:
             return f"{label} address {ip}"

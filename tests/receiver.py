@@ -38,6 +38,9 @@ class Receiver:
     port: int = 0
     scripts: dict[str, list[Reply]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
+    # The most requests a path had open at once (arrived, not yet answered).
+    most_concurrent: dict[str, int] = field(default_factory=dict)
+    _open: dict[str, int] = field(default_factory=dict)
     _server: asyncio.Server | None = None
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     _hung: asyncio.Event = field(default_factory=asyncio.Event)
@@ -93,11 +96,18 @@ class Receiver:
                     self.received.append(Received(path, headers, body, time.monotonic()))
                     self._arrived.notify_all()
                 reply = self._reply_for(path)
-                if reply.hang:
-                    await self._hung.wait()
-                    return
-                if reply.delay:
-                    await asyncio.sleep(reply.delay)
+                self._open[path] = self._open.get(path, 0) + 1
+                self.most_concurrent[path] = max(
+                    self.most_concurrent.get(path, 0), self._open[path]
+                )
+                try:
+                    if reply.hang:
+                        await self._hung.wait()
+                        return
+                    if reply.delay:
+                        await asyncio.sleep(reply.delay)
+                finally:
+                    self._open[path] -= 1
                 extra = "".join(f"{k}: {v}\r\n" for k, v in reply.headers)
                 reason = _REASONS.get(reply.status, "Status")
                 writer.write(

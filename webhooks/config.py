@@ -20,8 +20,8 @@ class DeliveryConfig:
     maintenance_interval_seconds: float = 60.0
     rotation_overlap_seconds: float = 86400.0
     secret_key: str | None = None
-    # How long a claim lasts; None: 2 attempt timeouts (an attempt may wait for
-    # a slot of its endpoint, then run) plus 30 s for the database.
+    # How long a claim lasts; None: 2 attempt timeouts plus 30 s for the database
+    # (the claim is taken before the attempt and released when it is recorded).
     lease_override_seconds: float | None = None
 
     @property

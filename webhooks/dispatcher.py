@@ -119,7 +119,7 @@ class Dispatcher:
         if free <= 0:
             return False
         limit = self._config.concurrency_per_endpoint
-        busy = [webhook_id for webhook_id, n in self._in_flight.items() if n >= limit]
+        room = {webhook_id: limit - n for webhook_id, n in self._in_flight.items() if n}
         now = utcnow()
         async with self._db.transaction() as conn:
             claimed = await deliveries.claim(
@@ -127,7 +127,7 @@ class Dispatcher:
                 now=now,
                 lease_until=now + timedelta(seconds=self._config.lease_seconds),
                 limit=free,
-                busy=busy,
+                room=room,
                 per_webhook=limit,
             )
         for delivery in claimed:

@@ -5,7 +5,7 @@ dispatcher, its webhook is active, and no earlier PENDING delivery shares its
 (webhook, ordering key): deliveries of one model to one endpoint go out in order.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -126,21 +126,25 @@ async def claim(
     now: datetime,
     lease_until: datetime,
     limit: int,
-    busy: Sequence[int],
+    room: Mapping[int, int],
     per_webhook: int,
 ) -> list[Claimed]:
-    """Lease up to `limit` due deliveries, at most `per_webhook` per webhook.
+    """Lease up to `limit` due deliveries, and per webhook no more than it has room for.
+
+    `room` holds the free slots of webhooks that have requests in flight (none
+    for a webhook means `per_webhook`); webhooks without room are not even read.
 
     Call inside a transaction: the rows stay locked (PostgreSQL) or the whole
     database is (SQLite) until the lease is committed.
     """
-    rows = await conn.execute(_CLAIMABLE, {"now": now, "limit": limit, "busy": list(busy) or [-1]})
-    taken: dict[int, int] = {}
+    busy = [webhook_id for webhook_id, slots in room.items() if slots <= 0]
+    rows = await conn.execute(_CLAIMABLE, {"now": now, "limit": limit, "busy": busy or [-1]})
+    free = dict(room)
     claimed: list[Claimed] = []
     for row in rows:
-        if taken.get(row.webhook_id, 0) >= per_webhook:
+        if free.setdefault(row.webhook_id, per_webhook) <= 0:
             continue
-        taken[row.webhook_id] = taken.get(row.webhook_id, 0) + 1
+        free[row.webhook_id] -= 1
         claimed.append(Claimed(*row))
     if claimed:
         await conn.execute(_LEASE, {"ids": [c.id for c in claimed], "until": lease_until})

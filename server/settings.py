@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.database import DEFAULT_DATABASE_URL
@@ -59,6 +59,15 @@ class Settings(BaseSettings):
         description="how long a dispatcher owns a claimed delivery before another may "
         "take it over (default: 2 x timeout + 30 s)",
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> "Settings":
+        # A lease that ends while its attempt still runs lets a second
+        # dispatcher send the same delivery at the same time.
+        lease = self.webhook_lease_seconds
+        if lease is not None and lease <= self.webhook_timeout_seconds:
+            raise ValueError("MODELREG_WEBHOOK_LEASE_SECONDS must exceed the attempt timeout")
+        return self
 
     def delivery_config(self) -> DeliveryConfig:
         return DeliveryConfig(

@@ -34,21 +34,15 @@ def new_message_id() -> str:
 async def publish(
     conn: AsyncConnection, model_name: str | None, events: Sequence[Event], now: datetime
 ) -> int:
-    """Record `events` of `model_name` in the caller's transaction; return the deliveries made."""
-    if not events:
-        return 0
-    first_sequence: int | None = None
-    if model_name is not None:
-        first_sequence = (
-            await deliveries.next_sequences(conn, model_name, len(events)) - len(events) + 1
-        )
-    subscriptions = await webhooks.active_webhooks(conn)
-    if not subscriptions:
-        return 0
-    event_rows: list[dict[str, Any]] = []
-    targets: list[list[int]] = []
-    for i, event in enumerate(events):
-        wanted = [
+    """Record `events` of `model_name` in the caller's transaction; return the deliveries made.
+
+    Events that no subscription wants are not stored, and while nothing is
+    subscribed a change costs one extra read. Sequence numbers are taken only
+    when something is sent: consumers see them increase, with gaps.
+    """
+    subscriptions = await webhooks.active_webhooks(conn) if events else []
+    targets = [
+        [
             w.id
             for w in subscriptions
             if matches(
@@ -60,10 +54,15 @@ async def publish(
                 stage=event.stage,
             )
         ]
-        if not wanted:
-            continue
-        sequence = None if first_sequence is None else first_sequence + i
-        data = {**event.data, "sequence": sequence} if sequence is not None else event.data
+        for event in events
+    ]
+    if not any(targets):
+        return 0
+    last = await deliveries.next_sequences(conn, model_name, len(events)) if model_name else None
+    event_rows: list[dict[str, Any]] = []
+    for i, event in enumerate(events):
+        sequence = None if last is None else last - len(events) + 1 + i
+        data = event.data if sequence is None else {**event.data, "sequence": sequence}
         event_rows.append(
             {
                 "type": event.type,
@@ -73,9 +72,8 @@ async def publish(
                 "created_at": now,
             }
         )
-        targets.append(wanted)
-    if not event_rows:
-        return 0
+    kept = [(row, ids) for row, ids in zip(event_rows, targets, strict=True) if ids]
+    event_rows, targets = [row for row, _ in kept], [ids for _, ids in kept]
     event_ids = await deliveries.insert_events(conn, event_rows)
     delivery_rows = [
         {
@@ -88,8 +86,8 @@ async def publish(
             "next_attempt_at": now,
             "created_at": now,
         }
-        for event_id, wanted in zip(event_ids, targets, strict=True)
-        for webhook_id in wanted
+        for event_id, webhook_ids in zip(event_ids, targets, strict=True)
+        for webhook_id in webhook_ids
     ]
     await deliveries.insert_deliveries(conn, delivery_rows)
     await deliveries.notify_dispatchers(conn)

@@ -10,6 +10,16 @@ from schema.types import Ctx
 from schema.webhook_types import Webhook, WebhookDelivery
 
 
+def _changes(input: inputs.CreateWebhookInput | inputs.UpdateWebhookInput) -> WebhookChanges:
+    return WebhookChanges(
+        url=input.url,
+        events=input.events,
+        model_names=input.model_names,
+        stages=input.stages,
+        description=input.description,
+    )
+
+
 @strawberry.type
 class WebhookQuery:
     @strawberry.field(description="Webhook subscriptions, oldest first.")
@@ -32,13 +42,7 @@ class WebhookMutation:
     ) -> inputs.WebhookWithSecretPayload:
         created = await use_cases.create_webhook(
             info.context,
-            WebhookChanges(
-                url=input.url,
-                events=input.events,
-                model_names=input.model_names,
-                stages=input.stages,
-                description=input.description,
-            ),
+            _changes(input),
         )
         return inputs.WebhookWithSecretPayload(
             webhook=Webhook.of(created.webhook), secret=created.secret
@@ -51,13 +55,7 @@ class WebhookMutation:
         record = await use_cases.update_webhook(
             info.context,
             parse_id(input.id),
-            WebhookChanges(
-                url=input.url,
-                events=input.events,
-                model_names=input.model_names,
-                stages=input.stages,
-                description=input.description,
-            ),
+            _changes(input),
         )
         return inputs.WebhookPayload(webhook=Webhook.of(record))
 
@@ -75,7 +73,7 @@ class WebhookMutation:
         record = await use_cases.set_active(info.context, parse_id(input.id), active=True)
         return inputs.WebhookPayload(webhook=Webhook.of(record))
 
-    @strawberry.mutation(description="Hold deliveries; events still queue for it.")
+    @strawberry.mutation(description="Stop sending: pending deliveries wait, new events skip it.")
     async def disable_webhook(
         self, info: Ctx, input: inputs.DisableWebhookInput
     ) -> inputs.WebhookPayload:

@@ -61,6 +61,8 @@ def _json_dumps(value: Any) -> str:
 # orjson instead of json for the JSON columns (metrics, params): decoding them
 # was a measurable share of listing versions.
 _JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+# Errors and logs never show statement parameters: they can hold webhook secrets.
+_ENGINE_OPTIONS: dict[str, Any] = {**_JSON_CODEC, "hide_parameters": True}
 
 
 def create_database(
@@ -85,7 +87,7 @@ def create_database(
             max_overflow=pool_size,
             pool_pre_ping=True,
             echo=echo,
-            **_JSON_CODEC,
+            **_ENGINE_OPTIONS,
         )
         return Database(url=url, reader=engine, writer=engine)
     raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
@@ -100,7 +102,7 @@ def _sqlite_engine(
         pool_size=pool_size,
         max_overflow=0 if begin is not None else pool_size,
         echo=echo,
-        **_JSON_CODEC,
+        **_ENGINE_OPTIONS,
         async_creator=lambda: sqlite_driver.connect(path, queue_writers=begin is not None),
     )
 

@@ -289,3 +289,24 @@ async def test_delete_webhook_removes_it_and_its_log(api: GraphQLClient, db: Dat
     )
     async with db.read() as conn:
         assert (await conn.execute(select(webhook_deliveries.c.id))).all() == []
+
+
+async def test_secrets_never_reach_the_logs(
+    hooks_api: GraphQLClient, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    url = receiver.script("/flaky", Reply(500), Reply(200))
+    webhook_id, secret = await create_webhook(hooks_api, url)
+    rotated = await hooks_api.data(ROTATE, {"id": webhook_id})
+    await hooks_api.data(TEST_WEBHOOK, {"id": webhook_id})
+    await register(hooks_api, "fraud")
+    await receiver.wait_for(lambda r: len(r) >= 4)
+    logged = caplog.text
+    for value in (secret, rotated["rotateWebhookSecret"]["secret"]):
+        assert value not in logged
+        assert value.removeprefix("whsec_") not in logged
+
+
+ROTATE = """
+mutation($id: ID!) { rotateWebhookSecret(input: {id: $id}) { secret } }
+"""

@@ -17,12 +17,17 @@ released. SQLite's locking stays in force for anything else that writes.
 """
 
 import fcntl
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import aiosqlite
+
+# aiosqlite logs every operation with its arguments at DEBUG: statement
+# parameters, webhook secrets among them. Never let those through.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 class OneHopCursor:

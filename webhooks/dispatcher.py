@@ -54,6 +54,7 @@ class Dispatcher:
         self._sender = sender or Sender(
             allow_private_networks=config.allow_private_networks,
             timeout_seconds=config.timeout_seconds,
+            connections_per_origin=config.concurrency_per_endpoint,
         )
         self._listen = listen
         self._wakeup = asyncio.Event()

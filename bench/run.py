@@ -7,7 +7,8 @@ Run from the repository root:
     BENCH_DURATION=30 make bench          # 30 s per operation
 
 (`make bench` runs `.venv/bin/python -m bench.run`.) BENCH_WARMUP sets the unmeasured
-warm-up before each operation (default 2 s).
+warm-up before each operation (default 2 s). Webhook delivery is measured last
+(bench/webhook_delivery.py; BENCH_WEBHOOKS=0 skips it).
 
 Each server gets a fresh SQLite database in a temporary directory under .bench/,
 runs with 2 worker processes on 127.0.0.1, is seeded over its API and then loaded
@@ -26,6 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench import webhook_delivery
 from bench.config import BENCH_DIR, BenchConfig
 from bench.mlflow_target import MlflowTarget
 from bench.modelreg_target import ModelregTarget
@@ -61,6 +63,8 @@ def main() -> int:
     versions = {target.name: target.version() for target in targets}
     write_json(RESULTS_PATH, config, versions, load_average, results)
     print(f"\nwrote {RESULTS_PATH}")
+    if os.environ.get("BENCH_WEBHOOKS", "1") != "0":
+        webhook_delivery.run(config)
     return 0
 
 

@@ -181,23 +181,27 @@ async def _queue_events(base: str, receiver: str) -> None:
         await asyncio.gather(*(one(i) for i in range(THROUGHPUT_VERSIONS)))
 
 
-def measure_throughput(workdir: Path) -> ThroughputResult:
+def measure_throughput(workdir: Path, workers: int) -> ThroughputResult:
     expected = THROUGHPUT_VERSIONS * ENDPOINTS
     with _receiver(workdir) as receiver:
-        env = _environment(workdir / "throughput.db")
+        env = _environment(workdir / f"throughput-{workers}.db")
         with _serve({**env, "MODELREG_WEBHOOK_DISPATCHER": "false"}, workdir) as base:
             asyncio.run(_queue_events(base, receiver))
         started = time.monotonic_ns()
         log = (workdir / "worker.log").open("wb")
-        worker = subprocess.Popen([MODELREG, "worker"], env=env, stdout=log, stderr=log)
+        processes = [
+            subprocess.Popen([MODELREG, "worker"], env=env, stdout=log, stderr=log)
+            for _ in range(workers)
+        ]
         try:
             deadline = time.monotonic() + 120
             while _count(receiver) < expected and time.monotonic() < deadline:
                 time.sleep(0.05)
             receipts = _receipts(receiver)
         finally:
-            worker.terminate()
-            worker.wait(timeout=30)
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=30)
             log.close()
     ids = [r[1] for r in receipts]
     times = sorted(r[4] for r in receipts)
@@ -221,7 +225,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
             f"webhooks: {THROUGHPUT_VERSIONS * ENDPOINTS} deliveries to {ENDPOINTS} endpoints"
             " by `modelreg worker`"
         )
-        throughput = measure_throughput(workdir)
+        throughput = {n: measure_throughput(workdir, n) for n in (1, 2)}
     print("\n| webhook delivery | result | target |\n|---|---:|---:|")
     print(f"| latency p50 (mutation response → receipt) | {latency.p50_ms:.1f} ms | < 20 ms |")
     print(f"| latency p90 | {latency.p90_ms:.1f} ms | |")
@@ -230,16 +234,20 @@ def run(config: BenchConfig) -> dict[str, Any]:
     print(
         f"| events lost / arrived before the response | {latency.lost} / {latency.negative} | 0 / |"
     )
-    print(
-        f"| sustained deliveries/s, {ENDPOINTS} endpoints | {throughput.deliveries_per_s:,.0f}"
-        " | ≥ 1,000 |"
-    )
-    print(
-        f"| {throughput.deliveries} deliveries: lost / duplicated | {throughput.lost} /"
-        f" {throughput.duplicates} | 0 / 0 |"
-    )
-    print(f"| worker start → last delivery | {throughput.seconds_from_worker_start:.2f} s | |")
-    results = {"latency": asdict(latency), "throughput": asdict(throughput)}
+    for workers, result in throughput.items():
+        print(
+            f"| sustained deliveries/s, {ENDPOINTS} endpoints, {workers} worker process(es)"
+            f" | {result.deliveries_per_s:,.0f} | ≥ 1,000 |"
+        )
+        print(
+            f"| {result.deliveries} deliveries: lost / duplicated | {result.lost} /"
+            f" {result.duplicates} | 0 / 0 |"
+        )
+        print(f"| worker start → last delivery | {result.seconds_from_worker_start:.2f} s | |")
+    results = {
+        "latency": asdict(latency),
+        "throughput": {f"{n}_workers": asdict(r) for n, r in throughput.items()},
+    }
     RESULTS_PATH.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     print(f"\nwrote {RESULTS_PATH}")
     return results

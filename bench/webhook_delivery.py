@@ -8,7 +8,7 @@
    HTTP response to the event's arrival at a receiver process (negative when
    the webhook beats the response; counted, and clipped to 0 in percentiles).
 2. Throughput: 300 versions over 100 models registered with no dispatcher
-   running and 10 subscribed endpoints (3,000 deliveries queued), then
+   running and 10 subscribed endpoints (9,000 deliveries queued), then
    `modelreg worker` starts and delivers them; deliveries/s from the first to
    the last arrival. Lost and duplicated deliveries are counted.
 """
@@ -34,7 +34,7 @@ from bench.server_process import free_port, running_server
 MODELREG = str(Path(sys.executable).with_name("modelreg"))
 RATE_PER_S = 50
 LATENCY_MODELS = 20
-THROUGHPUT_VERSIONS = 300
+THROUGHPUT_VERSIONS = 900
 THROUGHPUT_MODELS = 100
 ENDPOINTS = 10
 RESULTS_PATH = BENCH_DIR / "webhooks.json"

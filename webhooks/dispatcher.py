@@ -150,7 +150,14 @@ class Dispatcher:
                     delivery.event_type, delivery.event_created_at, delivery.event_data
                 )
                 headers = message.headers(delivery.message_id, now, body, secrets)
-                outcome = await self._sender.post(delivery.url, body, headers)
+                try:
+                    outcome = await self._sender.post(delivery.url, body, headers)
+                except Exception as error:
+                    # Recorded as a failed attempt (retried on schedule), never lost.
+                    logger.exception("sending delivery %s failed unexpectedly", delivery.id)
+                    outcome = Outcome(
+                        None, 0.0, f"internal error: {type(error).__name__}", None, None
+                    )
             self._results.append(self._result(delivery, now, outcome))
             self._results_ready.set()
         finally:

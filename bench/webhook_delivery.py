@@ -7,9 +7,9 @@
    models for BENCH_DURATION seconds. For each event: time from the mutation's
    HTTP response to the event's arrival at a receiver process (negative when
    the webhook beats the response; counted, and clipped to 0 in percentiles).
-2. Throughput: 300 versions over 100 models registered with no dispatcher
+2. Throughput: 900 versions over 100 models registered with no dispatcher
    running and 10 subscribed endpoints (9,000 deliveries queued), then
-   `modelreg worker` starts and delivers them; deliveries/s from the first to
+   one or two `modelreg worker` processes deliver them; deliveries/s from the first to
    the last arrival. Lost and duplicated deliveries are counted.
 """
 

@@ -310,3 +310,57 @@ async def test_secrets_never_reach_the_logs(
 ROTATE = """
 mutation($id: ID!) { rotateWebhookSecret(input: {id: $id}) { secret } }
 """
+
+
+async def test_the_old_secret_stops_signing_when_the_overlap_ends(
+    db: Database, receiver: Receiver
+) -> None:
+    settings = FAST_WEBHOOKS.model_copy(update={"webhook_rotation_overlap_seconds": 0})
+    async with serving(db, settings) as api:
+        webhook_id, old_secret = await create_webhook(api, receiver.url())
+        rotated = await api.data(ROTATE, {"id": webhook_id})
+        await register(api, "fraud")
+        await receiver.wait_for(lambda r: len(r) == 2)
+    got = receiver.received[0]
+    assert len(got.headers["webhook-signature"].split(" ")) == 1
+    headers = {k: v for k, v in got.headers.items() if "webhook" in k}
+    from standardwebhooks import Webhook, WebhookVerificationError
+
+    Webhook(rotated["rotateWebhookSecret"]["secret"]).verify(got.body, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old_secret).verify(got.body, headers)
+
+
+PAGE = """
+query($id: ID!, $after: String) {
+  webhooks(first: 2) { totalCount edges { node { id } } }
+  webhook(id: $id) {
+    deliveries(first: 2, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { sequence } }
+    }
+  }
+}
+"""
+
+
+async def test_webhooks_and_their_deliveries_page_newest_first(
+    api: GraphQLClient,
+) -> None:
+    webhook_id, _ = await create_webhook(api, "https://93.184.216.34/hook")
+    await create_webhook(api, "https://93.184.216.34/other")
+    await create_webhook(api, "https://93.184.216.34/third")
+    await register(api, "fraud", 2)  # model.created + 2 versions: 3 deliveries each
+    first = await api.data(PAGE, {"id": webhook_id})
+    assert first["webhooks"]["totalCount"] == 3
+    assert [e["node"]["id"] for e in first["webhooks"]["edges"]] == [
+        webhook_id,
+        str(int(webhook_id) + 1),
+    ]
+    page = first["webhook"]["deliveries"]
+    assert page["totalCount"] == 3
+    assert [e["node"]["sequence"] for e in page["edges"]] == [3, 2]
+    assert page["pageInfo"]["hasNextPage"] is True
+    rest = await api.data(PAGE, {"id": webhook_id, "after": page["pageInfo"]["endCursor"]})
+    page = rest["webhook"]["deliveries"]
+    assert [e["node"]["sequence"] for e in page["edges"]] == [1]
+    assert page["pageInfo"]["hasNextPage"] is False

@@ -33,10 +33,3 @@ def signature_header(secrets_: Iterable[str], message_id: str, timestamp: int, b
     still has the old secret keeps verifying.
     """
     return " ".join(signature(s, message_id, timestamp, body) for s in secrets_)
-
-
-def is_valid_secret(secret: str) -> bool:
-    try:
-        return len(_key(secret)) >= 24 and secret.startswith(SECRET_PREFIX)
-    except ValueError:
-        return False

@@ -110,7 +110,7 @@ async def test_events_committed_without_a_dispatcher_are_delivered_by_a_worker(
 
 async def test_serve_killed_mid_burst_loses_no_event(sqlite_file: str, receiver: Receiver) -> None:
     # A slow endpoint, so deliveries are queued and in flight when the process dies.
-    url = receiver.script("/slow", Reply(200, delay=0.02))
+    url = receiver.script("/slow", Reply(200, delay=0.05))
     acknowledged: list[tuple[str, int]] = []
     enough = asyncio.Event()
     async with served(_env(sqlite_file)) as (api, pid):

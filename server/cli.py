@@ -6,9 +6,11 @@ import sys
 from collections.abc import Sequence
 
 import uvicorn
+import uvloop
 
 from server.client_cli import add_client_commands, run_client
 from server.settings import get_settings
+from server.worker import run_worker
 from storage import migrate
 
 
@@ -30,10 +32,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    import uvloop
-
-    from server.worker import run_worker
-
     uvloop.run(run_worker(get_settings()))
     return 0
 

@@ -276,3 +276,17 @@ async def test_concurrency_per_endpoint_is_bounded(db: Database, receiver: Recei
             await register(api, f"m{i}")
         await receiver.wait_for(lambda r: len(r) == 40)
     assert receiver.most_concurrent["/slow"] == 3
+
+
+async def test_a_retried_delivery_holds_back_later_events_of_its_model(
+    hooks_api: GraphQLClient, receiver: Receiver
+) -> None:
+    url = receiver.script("/ordered", Reply(500), Reply(200))
+    await create_webhook(hooks_api, url, ["model_version.created"])
+    await create_webhook(hooks_api, receiver.url("/other"), ["model_version.created"])
+    await register(hooks_api, "fraud", 3)
+    await receiver.wait_for(lambda r: len(r) == 7)
+    versions = [e["data"]["modelVersion"]["version"] for e in events(receiver.received, "/ordered")]
+    assert versions == [1, 1, 2, 3]  # version 2 waited for version 1's retry
+    other = [e["data"]["modelVersion"]["version"] for e in events(receiver.received, "/other")]
+    assert other == [1, 2, 3]

@@ -1,6 +1,5 @@
 """Delivery end to end: a real app, its dispatcher, real HTTP receivers on loopback."""
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,7 +11,7 @@ from storage.database import Database
 from tests.conftest import FAST_WEBHOOKS, serving
 from tests.graphql import GraphQLClient, register, transition
 from tests.receiver import Receiver, Reply
-from tests.webhook_client import create_webhook, events, eventually, types, webhook_log
+from tests.webhook_client import create_webhook, events, eventually, nodes, types, webhook_log
 
 
 @pytest.fixture
@@ -113,15 +112,13 @@ async def test_a_failing_endpoint_is_retried_until_it_answers(
 
 async def _settled(api: GraphQLClient, webhook_id: str) -> dict[str, Any]:
     """The webhook's log once no delivery is PENDING any more."""
-    async with asyncio.timeout(15):
-        while True:
-            log = await webhook_log(api, webhook_id)
-            nodes = [e["node"] for e in log["deliveries"]["edges"]]
-            if nodes and all(n["status"] != "PENDING" for n in nodes):
-                # Read again: each statement of a request sees the latest commit,
-                # so the first read may predate the commit its deliveries show.
-                return await webhook_log(api, webhook_id)
-            await asyncio.sleep(0.02)
+    await eventually(
+        lambda: webhook_log(api, webhook_id),
+        lambda log: bool(nodes(log)) and all(n["status"] != "PENDING" for n in nodes(log)),
+    )
+    # Read again: each statement of a request sees the latest commit, so the
+    # webhook row of the first read may predate the commit its deliveries show.
+    return await webhook_log(api, webhook_id)
 
 
 async def test_gone_disables_the_endpoint(hooks_api: GraphQLClient, receiver: Receiver) -> None:
@@ -152,14 +149,11 @@ async def test_a_hanging_endpoint_times_out_and_does_not_delay_others(
     first_hang = receiver.at("/hang")[0].at
     assert receiver.at("/healthy")[-1].at - first_hang < FAST_WEBHOOKS.webhook_timeout_seconds
 
-    async with asyncio.timeout(15):
-        while True:
-            log = await webhook_log(hooks_api, hang_id)
-            nodes = [e["node"] for e in log["deliveries"]["edges"]]
-            attempts = [a for n in nodes for a in n["attempts"]]
-            if attempts:
-                break
-            await asyncio.sleep(0.05)
+    log = await eventually(
+        lambda: webhook_log(hooks_api, hang_id),
+        lambda log: any(n["attempts"] for n in nodes(log)),
+    )
+    attempts = [a for n in nodes(log) for a in n["attempts"]]
     assert attempts[0]["statusCode"] is None
     assert attempts[0]["error"].startswith("timed out")
     assert attempts[0]["durationMs"] >= 900

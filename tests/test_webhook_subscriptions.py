@@ -1,6 +1,5 @@
 """Subscriptions over GraphQL: filters, validation, the SSRF guard, test, redeliver, secrets."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from tests.webhook_client import (
     create_webhook,
     events,
     eventually,
+    nodes,
     types,
     webhook_log,
 )
@@ -173,14 +173,11 @@ async def test_the_guard_also_runs_at_send_time(db: Database, receiver: Receiver
     strict = FAST_WEBHOOKS.model_copy(update={"webhook_allow_private_networks": False})
     async with serving(db, strict) as api:
         await register(api, "fraud")
-        async with asyncio.timeout(15):
-            while True:
-                log = await webhook_log(api, webhook_id)
-                nodes = [e["node"] for e in log["deliveries"]["edges"]]
-                if nodes and nodes[0]["attempts"]:
-                    break
-                await asyncio.sleep(0.02)
-    assert "blocked: loopback address 127.0.0.1" in nodes[0]["attempts"][0]["error"]
+        log = await eventually(
+            lambda: webhook_log(api, webhook_id),
+            lambda log: bool(nodes(log)) and bool(nodes(log)[0]["attempts"]),
+        )
+    assert "blocked: loopback address 127.0.0.1" in nodes(log)[0]["attempts"][0]["error"]
     assert receiver.received == []
 
 
@@ -213,13 +210,11 @@ async def test_redeliver_sends_again_with_the_same_webhook_id(
     webhook_id, _ = await create_webhook(hooks_api, receiver.url(), ["model_version.created"])
     await register(hooks_api, "fraud")
     await receiver.wait_for(lambda r: len(r) == 1)
-    async with asyncio.timeout(15):
-        while True:
-            log = await webhook_log(hooks_api, webhook_id)
-            (delivery,) = [e["node"] for e in log["deliveries"]["edges"]]
-            if delivery["status"] == "SUCCEEDED":
-                break
-            await asyncio.sleep(0.02)
+    log = await eventually(
+        lambda: webhook_log(hooks_api, webhook_id),
+        lambda log: nodes(log)[0]["status"] == "SUCCEEDED",
+    )
+    (delivery,) = nodes(log)
     again = await hooks_api.data(
         "mutation($id: ID!) { redeliver(input: {deliveryId: $id}) { delivery { status } } }",
         {"id": delivery["id"]},

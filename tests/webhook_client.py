@@ -64,6 +64,11 @@ async def webhook_log(
     return webhook
 
 
+def nodes(log: dict[str, Any]) -> list[dict[str, Any]]:
+    """The deliveries of a `webhook_log` answer."""
+    return [edge["node"] for edge in log["deliveries"]["edges"]]
+
+
 def events(received: list[Received], path: str | None = None) -> list[dict[str, Any]]:
     """The parsed bodies received (at `path`), in arrival order."""
     return [orjson.loads(r.body) for r in received if path is None or r.path == path]

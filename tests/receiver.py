@@ -6,6 +6,7 @@ so a test can say "500 twice, then 200" or "hang". Every request is recorded.
 
 import asyncio
 import contextlib
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -64,8 +65,8 @@ class Receiver:
             await self._arrived.wait_for(lambda: condition(self.received))
         return self.received
 
-    async def start(self) -> Self:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+    async def start(self, tls: ssl.SSLContext | None = None) -> Self:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, ssl=tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

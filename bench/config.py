@@ -15,6 +15,8 @@ class BenchConfig:
     duration_s: int
     warmup_s: int
     peer: str | None
+    # BENCH_WEBHOOKS=0 skips the webhook delivery benchmark in `make bench`.
+    webhooks: bool
 
     @classmethod
     def from_env(cls) -> "BenchConfig":
@@ -22,6 +24,7 @@ class BenchConfig:
             duration_s=_positive_int("BENCH_DURATION", default=10),
             warmup_s=_positive_int("BENCH_WARMUP", default=2),
             peer=_peer(),
+            webhooks=os.environ.get("BENCH_WEBHOOKS", "1").strip() != "0",
         )
 
 

@@ -26,7 +26,7 @@ def results_table(results: Results) -> str:
         for name, result in results.items()
     ]
     header = ["operation", "req/s", "p50 ms", "p99 ms", "errors", "errors in 2xx body"]
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def comparison_table(ours: Results, peer: Results, peer_name: str) -> str:
@@ -57,7 +57,7 @@ def comparison_table(ours: Results, peer: Results, peer_name: str) -> str:
                 f"{theirs.p99_ms:.1f}",
             ]
         )
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def write_json(
@@ -84,11 +84,21 @@ def write_json(
     path.write_text(json.dumps(document, indent=2) + "\n")
 
 
+def merge_json(path: Path, key: str, section: Mapping[str, Any]) -> None:
+    """Set `key` in the results file, keeping what other benchmarks wrote there."""
+    try:
+        document = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        document = {}
+    document[key] = dict(section)
+    path.write_text(json.dumps(document, indent=2) + "\n")
+
+
 def _result_json(result: WrkResult) -> dict[str, Any]:
     return {**asdict(result), "requests_per_s": result.requests_per_s, "errors": result.errors}
 
 
-def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:

@@ -8,7 +8,7 @@ Run from the repository root:
 
 (`make bench` runs `.venv/bin/python -m bench.run`.) BENCH_WARMUP sets the unmeasured
 warm-up before each operation (default 2 s). Webhook delivery is measured last
-(bench/webhook_delivery.py; BENCH_WEBHOOKS=0 skips it).
+(bench/webhooks.py; BENCH_WEBHOOKS=0 skips it).
 
 Each server gets a fresh SQLite database in a temporary directory under .bench/,
 runs with 2 worker processes on 127.0.0.1, is seeded over its API and then loaded
@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import webhook_delivery
+from bench import webhooks
 from bench.config import BENCH_DIR, BenchConfig
 from bench.mlflow_target import MlflowTarget
 from bench.modelreg_target import ModelregTarget
@@ -63,8 +63,8 @@ def main() -> int:
     versions = {target.name: target.version() for target in targets}
     write_json(RESULTS_PATH, config, versions, load_average, results)
     print(f"\nwrote {RESULTS_PATH}")
-    if os.environ.get("BENCH_WEBHOOKS", "1") != "0":
-        webhook_delivery.run(config)
+    if config.webhooks:
+        webhooks.run(config)
     return 0
 
 

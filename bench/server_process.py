@@ -43,7 +43,7 @@ def running_server(
         _wait_until_healthy(process, health_url, log_path, startup_timeout_s)
         yield
     finally:
-        _stop(process)
+        stop_process_group(process)
 
 
 def _wait_until_healthy(
@@ -67,7 +67,8 @@ def _wait_until_healthy(
     )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the group started with `start_new_session=True`, then SIGKILL what is left."""
     if process.poll() is None:
         _signal_group(process.pid, signal.SIGTERM)
         try:

@@ -132,6 +132,8 @@ stage_history = Table(
     Column("cause", String(32), nullable=False),
     Column("actor", String(256), nullable=False),
     Column("comment", Text, nullable=True),
+    # Set when an admin forced a transition past its stage policy: why they did.
+    Column("override_reason", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_stage_history_model_id_id", "model_id", "id"),
     Index("ix_stage_history_model_id_version_id", "model_id", "version", "id"),
@@ -238,4 +240,154 @@ webhook_attempts = Table(
     # The first 2 KB of the response, for operators; never shown by testWebhook.
     Column("response_body", Text, nullable=True),
     Index("ix_webhook_attempts_delivery_id_id", "delivery_id", "id"),
+)
+
+
+# --- Governance: tokens, stage policies, transition requests, audit log -----
+
+ROLE_CHECK = "role IN ('reader', 'writer', 'maintainer', 'admin')"
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    # The actor name recorded on everything the token does; never reused.
+    Column("name", String(256), nullable=False, unique=True),
+    # SHA-256 of the token: the token itself is shown once and never stored.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    # The first characters of the token, so an operator can tell which one leaked.
+    Column("prefix", String(16), nullable=False),
+    Column("role", String(16), nullable=False),
+    # fnmatch patterns of the model names the token may change; empty: all.
+    Column("model_patterns", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revoked_by", String(256), nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    CheckConstraint(ROLE_CHECK, name="role"),
+)
+
+# What a transition into a stage needs: a global row per stage, and per-model
+# overrides. No row at all means the built-in default (PRODUCTION: 1 approval).
+stage_policies = Table(
+    "stage_policies",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("model_id", IdType, ForeignKey("models.id", ondelete="CASCADE"), nullable=True),
+    Column("stage", String(16), nullable=False),
+    Column("required_approvals", Integer, nullable=False),
+    Column("required_checks", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(256), nullable=False),
+    CheckConstraint(STAGE_CHECK, name="stage"),
+    CheckConstraint("required_approvals >= 0", name="required_approvals"),
+    Index(
+        "uq_stage_policies_model_stage",
+        "model_id",
+        "stage",
+        unique=True,
+        sqlite_where=text("model_id IS NOT NULL"),
+        postgresql_where=text("model_id IS NOT NULL"),
+    ),
+    Index(
+        "uq_stage_policies_global_stage",
+        "stage",
+        unique=True,
+        sqlite_where=text("model_id IS NULL"),
+        postgresql_where=text("model_id IS NULL"),
+    ),
+)
+
+REQUEST_STATUS_CHECK = (
+    "status IN ('PENDING', 'COMPLETED', 'REJECTED', 'CANCELLED', 'STALE')"
+)
+
+transition_requests = Table(
+    "transition_requests",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("model_id", IdType, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    # A number, like the history: a deleted version leaves a STALE request behind.
+    Column("version", Integer, nullable=False),
+    # The version's stage when requested: if it moves meanwhile, the request is STALE.
+    Column("from_stage", String(16), nullable=False),
+    Column("to_stage", String(16), nullable=False),
+    Column("archive_existing", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("requested_by", String(256), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolved_by", String(256), nullable=True),
+    CheckConstraint(REQUEST_STATUS_CHECK, name="status"),
+    CheckConstraint("to_stage IN ('NONE', 'STAGING', 'PRODUCTION', 'ARCHIVED')", name="to_stage"),
+    Index("ix_transition_requests_model_id_status_id", "model_id", "status", "id"),
+    Index("ix_transition_requests_status_id", "status", "id"),
+)
+
+# Approvals, rejections and comments on a request, append-only.
+transition_reviews = Table(
+    "transition_reviews",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column(
+        "request_id",
+        IdType,
+        ForeignKey("transition_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", String(16), nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('APPROVED', 'REJECTED', 'COMMENTED')", name="kind"),
+    Index("ix_transition_reviews_request_id_id", "request_id", "id"),
+)
+
+# CI check reports on a request, append-only: the latest report per name counts.
+check_reports = Table(
+    "check_reports",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column(
+        "request_id",
+        IdType,
+        ForeignKey("transition_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("summary", Text, nullable=True),
+    Column("details_url", Text, nullable=True),
+    Column("reported_by", String(256), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("status IN ('PENDING', 'SUCCESS', 'FAILURE')", name="status"),
+    Index("ix_check_reports_request_id_name_id", "request_id", "name", "id"),
+)
+
+# Append-only: no code path updates or deletes a row. Model names, not ids,
+# so the record of a deleted model stays.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("model_name", String(256), nullable=True),
+    Column("target", Text, nullable=True),
+    # The mutation's input with secrets removed (see resolvers/audit.py).
+    Column("input", JSON, nullable=False),
+    # OK, or the error code of a refused call.
+    Column("result", String(32), nullable=False),
+    Column("message", Text, nullable=True),
+    Column("request_id", String(64), nullable=False),
+    Column("client_address", String(64), nullable=True),
+    Index("ix_audit_log_actor_id", "actor", "id"),
+    Index("ix_audit_log_model_name_id", "model_name", "id"),
+    Index("ix_audit_log_action_id", "action", "id"),
+    Index("ix_audit_log_created_at", "created_at"),
 )

@@ -8,6 +8,7 @@ from resolvers.errors import NotFound
 from resolvers.events import alias_event
 from resolvers.models import locked_model
 from resolvers.versions import locked_version
+from storage.enums import Role
 from storage.queries import aliases
 from storage.records import AliasRecord, ModelRecord, VersionRecord
 
@@ -21,6 +22,7 @@ class AliasChange:
 
 async def set_alias(ctx: RequestContext, *, name: str, alias: str, version: int) -> AliasChange:
     """Point `alias` at `version`, moving it if it points elsewhere."""
+    ctx.authorize(Role.WRITER, model=name)
     validation.alias_name(alias)
     async with ctx.transaction() as conn:
         model, record = await locked_version(conn, ctx, name, version)
@@ -37,6 +39,7 @@ async def set_alias(ctx: RequestContext, *, name: str, alias: str, version: int)
 
 
 async def delete_alias(ctx: RequestContext, *, name: str, alias: str) -> AliasChange:
+    ctx.authorize(Role.WRITER, model=name)
     validation.model_name(name, "modelName")
     validation.alias_name(alias)
     async with ctx.transaction() as conn:

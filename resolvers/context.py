@@ -2,33 +2,77 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from resolvers import audit
+from resolvers.audit import AuditEntry, Caller
+from resolvers.authorization import ANONYMOUS, Principal, require
 from resolvers.loaders import Loaders
 from storage.clock import utcnow
 from storage.database import Database
+from storage.enums import Role
 from webhooks.events import Event, publish
 from webhooks.runtime import WebhookRuntime
 
-ANONYMOUS = "anonymous"
+
+def new_request_id() -> str:
+    return "req_" + uuid.uuid4().hex
 
 
 @dataclass(slots=True)
 class RequestContext:
-    """The database, the acting principal, this request's DataLoaders, webhooks."""
+    """The database, the caller, this request's DataLoaders, webhooks and audit entry."""
 
     db: Database
-    actor: str = ANONYMOUS
+    # None: the request carries no valid token (`auth_problem` says why).
+    principal: Principal | None = None
+    auth_problem: str = "this call needs a token: send Authorization: Bearer mr_..."
+    # The name of a token that was presented but refused (expired, revoked), for the audit log.
+    claimed_actor: str | None = None
     webhooks: WebhookRuntime = field(default_factory=WebhookRuntime)
+    request_id: str = field(default_factory=new_request_id)
+    client_address: str | None = None
+    # The mutation that is running (set by the schema's audit extension).
+    audit: AuditEntry | None = None
     loaders: Loaders = field(init=False)
     _deliveries_made: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
+
+    @property
+    def actor(self) -> str:
+        """The name recorded on what this request creates and changes."""
+        if self.principal is not None:
+            return self.principal.name
+        return self.claimed_actor or ANONYMOUS
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(self.actor, self.request_id, self.client_address)
+
+    def authorize(self, role: Role, *, model: str | None = None, action: str | None = None) -> None:
+        """Raise UNAUTHENTICATED or FORBIDDEN unless the caller may act as `role` (on `model`)."""
+        require(
+            self.principal,
+            role,
+            model=model,
+            action=action or (self.audit.action if self.audit else None),
+            why_unauthenticated=self.auth_problem,
+        )
+
+    def audit_target(self, *, model: str | None = None, target: str | None = None) -> None:
+        """Name what the running mutation acts on, where its input does not say."""
+        if self.audit is not None:
+            if model is not None:
+                self.audit.model_name = model
+            if target is not None:
+                self.audit.target = target
 
     def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """The request's read connection (see Loaders.reading)."""
@@ -36,7 +80,7 @@ class RequestContext:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction (see Database.transaction).
+        """A write transaction (see Database.transaction), with the mutation's audit row.
 
         The read connection goes back to the pool first: a request must never
         hold one connection while waiting for another, or a busy pool deadlocks.
@@ -47,6 +91,10 @@ class RequestContext:
         self._deliveries_made = 0
         async with self.db.transaction() as conn:
             yield conn
+            if self.audit is not None and not self.audit.written:
+                await audit.write(
+                    conn, self.audit, self.caller, result=audit.OK, message=None, now=utcnow()
+                )
         self.loaders = Loaders(self.db)
         if self._deliveries_made:
             self.webhooks.wake()

@@ -33,3 +33,21 @@ class Conflict(RegistryError):
 
 class InvalidTransition(RegistryError):
     code = "INVALID_TRANSITION"
+
+
+class Unauthenticated(RegistryError):
+    """No valid token: missing, malformed, unknown, expired or revoked."""
+
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(RegistryError):
+    """A valid token whose role or model patterns do not cover the call."""
+
+    code = "FORBIDDEN"
+
+
+class ApprovalRequired(RegistryError):
+    """The stage policy wants approvals or checks that this call does not have."""
+
+    code = "APPROVAL_REQUIRED"

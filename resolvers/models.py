@@ -11,6 +11,7 @@ from resolvers.errors import Conflict, NotFound
 from resolvers.events import model_event
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
 from storage.clock import utcnow
+from storage.enums import Role
 from storage.queries import models, tags
 from storage.queries.models import ModelFilter, ModelOrder
 from storage.queries.tags import TagOwner
@@ -42,6 +43,7 @@ async def locked_model(
 async def create_model(
     ctx: RequestContext, *, name: str, description: str | None, tags_: Sequence[tuple[str, str]]
 ) -> ModelRecord:
+    ctx.authorize(Role.WRITER, model=name)
     validation.model_name(name)
     description = validation.text(description, "description", validation.DESCRIPTION_MAX)
     tag_pairs = validation.entries(tags_, "tags", validation.TAG_VALUE_MAX)
@@ -92,6 +94,7 @@ async def list_models(
 
 
 async def update_model(ctx: RequestContext, *, name: str, description: str) -> ModelRecord:
+    ctx.authorize(Role.WRITER, model=name)
     validation.model_name(name)
     description = validation.text(description, "description", validation.DESCRIPTION_MAX)
     async with ctx.transaction() as conn:
@@ -103,6 +106,7 @@ async def update_model(ctx: RequestContext, *, name: str, description: str) -> M
 
 async def delete_model(ctx: RequestContext, *, name: str) -> ModelRecord:
     """Delete a model with its versions, tags, aliases and history."""
+    ctx.authorize(Role.MAINTAINER, model=name)
     validation.model_name(name)
     async with ctx.transaction() as conn:
         record = await locked_model(conn, ctx, name)

@@ -10,7 +10,7 @@ from resolvers.errors import BadUserInput, InvalidTransition
 from resolvers.models import locked_model
 from resolvers.versions import locked_version, version_not_found
 from storage.clock import utcnow
-from storage.enums import ChangeCause, Stage
+from storage.enums import ChangeCause, Role, Stage
 from storage.queries import history, versions
 from storage.queries.history import StageChange
 from storage.records import ModelRecord, VersionRecord
@@ -28,6 +28,11 @@ class Rollback:
     demoted: VersionRecord
 
 
+def required_role(stage: Stage) -> Role:
+    """Writers stage and archive; putting a version in PRODUCTION takes a maintainer."""
+    return Role.MAINTAINER if stage == Stage.PRODUCTION else Role.WRITER
+
+
 async def transition_stage(
     ctx: RequestContext,
     *,
@@ -42,6 +47,7 @@ async def transition_stage(
     Promoting to PRODUCTION archives the current PRODUCTION version in the same
     transaction; `archive_existing` with STAGING archives the other STAGING versions.
     """
+    ctx.authorize(required_role(stage), model=name)
     comment = validation.text(comment, "comment", validation.COMMENT_MAX) or None
     if archive_existing and stage not in (Stage.STAGING, Stage.PRODUCTION):
         raise BadUserInput(
@@ -72,6 +78,7 @@ async def rollback(
     ctx: RequestContext, *, name: str, to_version: int | None, comment: str | None
 ) -> Rollback:
     """Archive the PRODUCTION version and restore the one before it (or `to_version`)."""
+    ctx.authorize(Role.MAINTAINER, model=name)
     validation.model_name(name, "modelName")
     comment = validation.text(comment, "comment", validation.COMMENT_MAX) or None
     if to_version is not None:

@@ -10,6 +10,7 @@ from resolvers.errors import NotFound
 from resolvers.events import tag_event
 from resolvers.models import locked_model
 from resolvers.versions import locked_version
+from storage.enums import Role
 from storage.queries import tags
 from storage.queries.tags import TagOwner
 from storage.records import ModelRecord, TagRecord, VersionRecord
@@ -37,6 +38,7 @@ async def set_tag(
     ctx: RequestContext, *, name: str, version: int | None, key: str, value: str
 ) -> TagChange:
     """Set a tag on a model, or on one of its versions when `version` is given."""
+    ctx.authorize(Role.WRITER, model=name)
     ((key, value),) = validation.entries([(key, value)], "tags", validation.TAG_VALUE_MAX)
     async with ctx.transaction() as conn:
         model, record, owner, owner_id = await _owner(conn, ctx, name, version)
@@ -46,6 +48,7 @@ async def set_tag(
 
 
 async def delete_tag(ctx: RequestContext, *, name: str, version: int | None, key: str) -> TagChange:
+    ctx.authorize(Role.WRITER, model=name)
     validation.key(key, "tags")
     async with ctx.transaction() as conn:
         model, record, owner, owner_id = await _owner(conn, ctx, name, version)

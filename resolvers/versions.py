@@ -12,7 +12,7 @@ from resolvers.events import model_event, version_event
 from resolvers.models import locked_model, model_not_found
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
 from storage.clock import utcnow
-from storage.enums import Stage
+from storage.enums import Role, Stage
 from storage.queries import models, tags, versions
 from storage.queries.tags import TagOwner
 from storage.records import ModelRecord, VersionRecord
@@ -38,6 +38,7 @@ def version_not_found(name: str, version: int) -> NotFound:
 
 async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
     """Register the model's next version, creating the model when it does not exist yet."""
+    ctx.authorize(Role.WRITER, model=new.model_name)
     name = validation.model_name(new.model_name, "modelName")
     source = validation.text(new.source, "source", validation.SOURCE_MAX, required=True)
     run_id = validation.text(new.run_id, "runId", validation.RUN_ID_MAX) or None
@@ -141,6 +142,7 @@ async def page_of_versions(
 async def update_version(
     ctx: RequestContext, *, name: str, version: int, description: str
 ) -> VersionRecord:
+    ctx.authorize(Role.WRITER, model=name)
     description = validation.text(description, "description", validation.DESCRIPTION_MAX)
     async with ctx.transaction() as conn:
         model, record = await locked_version(conn, ctx, name, version)
@@ -154,6 +156,7 @@ async def update_version(
 
 async def delete_version(ctx: RequestContext, *, name: str, version: int) -> VersionRecord:
     """Delete a version with its tags and aliases; its number is never given out again."""
+    ctx.authorize(Role.MAINTAINER, model=name)
     async with ctx.transaction() as conn:
         model, record = await locked_version(conn, ctx, name, version)
         await versions.delete_version(conn, record.id)

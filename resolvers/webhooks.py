@@ -11,7 +11,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
 from storage.clock import utcnow
-from storage.enums import Stage
+from storage.enums import Role, Stage
 from storage.queries import deliveries, webhooks
 from storage.records import AttemptRecord, DeliveryRecord, WebhookRecord
 from webhooks import message
@@ -69,6 +69,7 @@ async def _checked(ctx: RequestContext, changes: WebhookChanges) -> dict[str, An
 
 
 async def create_webhook(ctx: RequestContext, changes: WebhookChanges) -> WithSecret:
+    ctx.authorize(Role.ADMIN)
     if changes.url is None or changes.events is None:
         raise BadUserInput("url and events are required", field="url")
     values = await _checked(ctx, changes)
@@ -102,6 +103,7 @@ async def _update(ctx: RequestContext, webhook_id: int, **values: Any) -> Webhoo
 async def update_webhook(
     ctx: RequestContext, webhook_id: int, changes: WebhookChanges
 ) -> WebhookRecord:
+    ctx.authorize(Role.ADMIN)
     values = await _checked(ctx, changes)
     return await _update(ctx, webhook_id, **values)
 
@@ -110,6 +112,7 @@ async def set_active(
     ctx: RequestContext, webhook_id: int, *, active: bool, reason: str | None = None
 ) -> WebhookRecord:
     """Enable (clearing the reason and the failure run) or disable an endpoint."""
+    ctx.authorize(Role.ADMIN)
     if active:
         record = await _update(
             ctx, webhook_id, active=True, disabled_reason=None, failing_since=None
@@ -121,6 +124,7 @@ async def set_active(
 
 
 async def delete_webhook(ctx: RequestContext, webhook_id: int) -> WebhookRecord:
+    ctx.authorize(Role.ADMIN)
     async with ctx.transaction() as conn:
         record = await webhooks.get_webhook(conn, webhook_id)
         if record is None:
@@ -131,6 +135,7 @@ async def delete_webhook(ctx: RequestContext, webhook_id: int) -> WebhookRecord:
 
 async def rotate_secret(ctx: RequestContext, webhook_id: int) -> WithSecret:
     """A new secret; the old one keeps signing beside it for the overlap (24 h)."""
+    ctx.authorize(Role.ADMIN)
     secret, now = new_secret(), utcnow()
     overlap = timedelta(seconds=ctx.webhooks.config.rotation_overlap_seconds)
     async with ctx.transaction() as conn:
@@ -151,6 +156,7 @@ async def rotate_secret(ctx: RequestContext, webhook_id: int) -> WithSecret:
 
 
 async def get_webhook(ctx: RequestContext, webhook_id: int) -> WebhookRecord:
+    ctx.authorize(Role.ADMIN)
     async with ctx.read() as conn:
         record = await webhooks.get_webhook(conn, webhook_id)
     if record is None:
@@ -161,6 +167,7 @@ async def get_webhook(ctx: RequestContext, webhook_id: int) -> WebhookRecord:
 async def list_webhooks(
     ctx: RequestContext, first: int | None, after: str | None
 ) -> Page[WebhookRecord]:
+    ctx.authorize(Role.ADMIN)
     page = page_request(first, after, "webhooks", (int,), descending=False)
     async with ctx.read() as conn:
         rows = await webhooks.list_webhooks(conn, page)
@@ -178,6 +185,7 @@ async def test_webhook(ctx: RequestContext, webhook_id: int) -> Outcome:
     The caller gets the status code, latency and error, never the response
     body: the endpoint cannot be used to read what an internal service answers.
     """
+    ctx.authorize(Role.ADMIN)
     record = await get_webhook(ctx, webhook_id)
     now = utcnow()
     try:
@@ -218,6 +226,7 @@ async def attempts_of(
 
 async def redeliver(ctx: RequestContext, delivery_id: int) -> DeliveryRecord:
     """Send a delivery again (same `webhook-id`), with a fresh retry schedule."""
+    ctx.authorize(Role.ADMIN)
     async with ctx.transaction() as conn:
         record = await deliveries.get_delivery(conn, delivery_id)
         if record is None:

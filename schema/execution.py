@@ -17,10 +17,13 @@ from typing import Any, TypeGuard, cast
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
     GraphQLFormattedError,
     GraphQLSyntaxError,
+    OperationType,
     execute,
+    get_operation_ast,
     parse,
     specified_rules,
     validate,
@@ -29,10 +32,13 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.utils.await_maybe import await_maybe
 
+from resolvers import audit
+from resolvers.audit import AuditEntry
 from resolvers.context import RequestContext
-from resolvers.errors import RegistryError
+from resolvers.errors import RegistryError, Unauthenticated
 from schema.limits import QUERY_TOO_COMPLEX, QueryCostRule
 from schema.schema import schema
+from storage.clock import utcnow
 
 logger = logging.getLogger("modelreg.graphql")
 
@@ -53,6 +59,7 @@ class Response:
 
     body: dict[str, Any]
     bad_request: bool = False
+    unauthenticated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +108,8 @@ class Executor:
         prepared = self._prepare(query)
         if prepared.errors or prepared.document is None:
             return _errors_only(prepared.errors)
+        if context.principal is None:
+            return await _refuse_unauthenticated(prepared.document, operation_name, context)
         result = await await_maybe(
             execute(
                 self._schema,
@@ -121,6 +130,28 @@ class Executor:
             # Nothing ran: variables did not match their types, or no such operation.
             return Response(body, bad_request=True)
         return Response(body)
+
+
+async def _refuse_unauthenticated(
+    document: DocumentNode, operation_name: str | None, context: RequestContext
+) -> Response:
+    """Nothing runs without a valid token; attempted mutations are audited as refused."""
+    refusal = Unauthenticated(context.auth_problem)
+    operation = get_operation_ast(document, operation_name)
+    if operation is not None and operation.operation == OperationType.MUTATION:
+        for selection in operation.selection_set.selections:
+            if isinstance(selection, FieldNode):
+                entry = AuditEntry(action=selection.name.value, input={})
+                await audit.write_alone(
+                    context.db,
+                    entry,
+                    context.caller,
+                    result=refusal.code,
+                    message=refusal.message,
+                    now=utcnow(),
+                )
+    error = {"message": refusal.message, "extensions": refusal.extensions}
+    return Response({"errors": [error]}, unauthenticated=True)
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:

@@ -5,6 +5,7 @@ import strawberry
 from resolvers import aliases, models, stages, tags, versions
 from resolvers.versions import NewVersion
 from schema import inputs, payloads
+from schema.token_fields import TokenMutation
 from schema.types import Alias, Ctx, ModelVersion, RegisteredModel, Tag
 from schema.webhook_fields import WebhookMutation
 
@@ -14,7 +15,7 @@ def _pairs(entries: list[inputs.TagInput] | list[inputs.ParamInput]) -> list[tup
 
 
 @strawberry.type
-class Mutation(WebhookMutation):
+class Mutation(WebhookMutation, TokenMutation):
     @strawberry.mutation
     async def create_model(
         self, info: Ctx, input: inputs.CreateModelInput

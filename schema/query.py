@@ -6,6 +6,7 @@ from resolvers import models, uris, versions
 from schema.connections import Connection, connection
 from schema.enums import OrderDirection
 from schema.inputs import ModelFilter, ModelOrder
+from schema.token_fields import TokenQuery
 from schema.types import Ctx, ModelVersion, RegisteredModel
 from schema.webhook_fields import WebhookQuery
 from storage.queries.models import ModelFilter as StorageModelFilter
@@ -13,7 +14,7 @@ from storage.queries.models import ModelOrder as StorageModelOrder
 
 
 @strawberry.type
-class Query(WebhookQuery):
+class Query(WebhookQuery, TokenQuery):
     @strawberry.field(description="A model by name; NOT_FOUND if there is none.")
     async def model(self, info: Ctx, name: str) -> RegisteredModel:
         return RegisteredModel.of(await models.get_model(info.context, name))

@@ -8,19 +8,23 @@ from collections.abc import Sequence
 import uvicorn
 import uvloop
 
+from server.bootstrap import announce
 from server.client_cli import add_client_commands, run_client
 from server.settings import get_settings
+from server.token_cli import add_token_commands, run_token_command
 from server.worker import run_worker
 from storage import migrate
 
 
 def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
+    host, port = args.host or settings.host, args.port or settings.port
+    announce(settings, host, port)
     uvicorn.run(
         "server.app:create_app",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         workers=args.workers or settings.workers,
         # httptools + uvloop: the pure-Python stack costs ~40 ms per request here.
         http="httptools",
@@ -71,12 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     revision = db.add_parser("revision", help="autogenerate a migration (developers)")
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(handler=_db_revision)
+    add_token_commands(commands)
     add_client_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(args, "token_handler"):
+        return run_token_command(args)
     if hasattr(args, "client"):
         # CI reads the JSON on stdout and the reason on stderr; no request logs.
         logging.basicConfig(level=logging.WARNING)

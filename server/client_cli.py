@@ -44,9 +44,13 @@ def _pairs(values: list[str] | None, option: str) -> list[tuple[str, str]]:
 
 def _call(query: str, variables: dict[str, Any], field: str) -> dict[str, Any]:
     """Run one operation; return its root `field`, or raise with the error's code."""
-    url = get_settings().url.rstrip("/") + "/graphql"
+    settings = get_settings()
+    url = settings.url.rstrip("/") + "/graphql"
+    headers = {"authorization": f"Bearer {settings.token}"} if settings.token else {}
     try:
-        response = httpx.post(url, json={"query": query, "variables": variables}, timeout=30)
+        response = httpx.post(
+            url, json={"query": query, "variables": variables}, headers=headers, timeout=30
+        )
         body = response.json()
     except (httpx.HTTPError, ValueError) as error:
         raise ClientError(f"cannot reach the registry at {url}: {error}") from error

@@ -6,6 +6,7 @@ Requests that cannot run (syntax, validation, variables) get 400; requests
 that ran get 200, with any errors in `errors`.
 """
 
+import re
 from typing import Any
 
 import orjson
@@ -13,16 +14,21 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
-from resolvers.context import RequestContext
+from resolvers.authentication import authenticate
+from resolvers.authorization import UNAUTHENTICATED_ADMIN
+from resolvers.context import RequestContext, new_request_id
 from schema.execution import Executor
 from server.settings import Settings
 
 JSON = "application/json"
+REQUEST_ID_HEADER = "x-request-id"
+# A caller's own request id is kept when it looks like one (it ends up in the audit log).
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _ACCEPTED_TYPES = (JSON, "application/graphql-response+json")
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON)
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON, headers=headers)
 
 
 def transport_error(message: str, status: int = 400) -> Response:
@@ -51,19 +57,37 @@ class GraphQLEndpoint:
         problem = _request_problem(payload)
         if problem is not None:
             return transport_error(problem)
-        context = RequestContext(db=request.app.state.db, webhooks=request.app.state.webhooks)
+        context = RequestContext(
+            db=request.app.state.db,
+            webhooks=request.app.state.webhooks,
+            request_id=_request_id(request),
+            client_address=request.client.host if request.client else None,
+        )
         try:
+            if self._settings.auth == "disabled":
+                context.principal = UNAUTHENTICATED_ADMIN
+            else:
+                await authenticate(context, request.headers.get("authorization"))
             result = await self._executor.execute(
                 payload["query"], payload.get("variables"), payload.get("operationName"), context
             )
         finally:
             await context.close()
-        return _json(result.body, 400 if result.bad_request else 200)
+        headers = {REQUEST_ID_HEADER: context.request_id}
+        if result.unauthenticated:
+            headers["www-authenticate"] = 'Bearer realm="modelreg"'
+            return _json(result.body, 401, headers)
+        return _json(result.body, 400 if result.bad_request else 200, headers)
 
     async def get(self, request: Request) -> Response:
         if self._settings.graphiql and "text/html" in request.headers.get("accept", ""):
             return HTMLResponse(self._ide)
         return transport_error("send GraphQL requests as POST with a JSON body", 405)
+
+
+def _request_id(request: Request) -> str:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    return given if _REQUEST_ID.fullmatch(given) else new_request_id()
 
 
 def _request_problem(payload: Any) -> str | None:

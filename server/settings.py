@@ -1,6 +1,7 @@
 """All settings, from MODELREG_* environment variables (the only place that reads them)."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
     url: str = Field(
         default="http://127.0.0.1:8000", description="the registry the CI commands talk to"
     )
+    token: str | None = Field(
+        default=None, description="the API token the CI commands send (Bearer)", repr=False
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
@@ -28,6 +32,11 @@ class Settings(BaseSettings):
     graphiql: bool = Field(default=True, description="serve GraphiQL on GET /graphql")
     log_level: str = "info"
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    auth: Literal["enabled", "disabled"] = Field(
+        default="enabled",
+        description="`disabled` lets every request act as an admin named anonymous "
+        "(local experiments only)",
+    )
     secret_key: str | None = Field(
         default=None,
         description="encrypts webhook secrets at rest (a Fernet key or any long passphrase)",

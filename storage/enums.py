@@ -17,3 +17,41 @@ class ChangeCause(StrEnum):
     ROLLBACK = "rollback"
     APPROVAL = "approval"
     ARCHIVE_EXISTING = "archive_existing"
+
+
+class Role(StrEnum):
+    """What a token may do; each role includes everything of the ones before it."""
+
+    READER = "reader"
+    WRITER = "writer"
+    MAINTAINER = "maintainer"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_ORDER.index(self)
+
+
+_ROLE_ORDER = (Role.READER, Role.WRITER, Role.MAINTAINER, Role.ADMIN)
+
+
+class RequestStatus(StrEnum):
+    """Where a transition request stands; only PENDING ever changes."""
+
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+    STALE = "STALE"
+
+
+class ReviewKind(StrEnum):
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    COMMENTED = "COMMENTED"
+
+
+class CheckStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"

@@ -2,8 +2,16 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from storage.enums import ChangeCause, Stage
+from storage.enums import (
+    ChangeCause,
+    CheckStatus,
+    RequestStatus,
+    ReviewKind,
+    Role,
+    Stage,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,7 @@ class HistoryRecord:
     actor: str
     comment: str | None
     created_at: datetime
+    override_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +117,84 @@ class AttemptRecord:
     duration_ms: float
     error: str | None
     response_body: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    id: int
+    name: str
+    prefix: str
+    role: Role
+    model_patterns: list[str]
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRecord:
+    """What a transition into `stage` needs; `model_id` None is the global policy."""
+
+    model_id: int | None
+    stage: Stage
+    required_approvals: int
+    required_checks: list[str]
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRequestRecord:
+    id: int
+    model_id: int
+    version: int
+    from_stage: Stage
+    to_stage: Stage
+    archive_existing: bool
+    status: RequestStatus
+    comment: str | None
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    id: int
+    request_id: int
+    kind: ReviewKind
+    actor: str
+    comment: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReportRecord:
+    id: int
+    request_id: int
+    name: str
+    status: CheckStatus
+    summary: str | None
+    details_url: str | None
+    reported_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: int
+    created_at: datetime
+    actor: str
+    action: str
+    model_name: str | None
+    target: str | None
+    input: dict[str, Any]
+    result: str
+    message: str | None
+    request_id: str
+    client_address: str | None

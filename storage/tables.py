@@ -300,9 +300,7 @@ stage_policies = Table(
     ),
 )
 
-REQUEST_STATUS_CHECK = (
-    "status IN ('PENDING', 'COMPLETED', 'REJECTED', 'CANCELLED', 'STALE')"
-)
+REQUEST_STATUS_CHECK = "status IN ('PENDING', 'COMPLETED', 'REJECTED', 'CANCELLED', 'STALE')"
 
 transition_requests = Table(
     "transition_requests",

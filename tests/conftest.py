@@ -23,11 +23,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from resolvers import tokens
+from resolvers.errors import Conflict
 from server.app import create_app
 from server.settings import Settings
-from storage.clock import set_clock
+from storage.clock import set_clock, utcnow
 from storage.database import Database, create_database
+from storage.enums import Role, Stage
 from storage.migrate import upgrade
+from storage.queries import policies
 from storage.tables import metadata
 from tests.graphql import GraphQLClient
 from tests.receiver import Receiver, receiving
@@ -137,16 +141,59 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         await database.dispose()
 
 
+TESTER = "tester"
+
+
+async def issue_token(
+    database: Database, name: str, role: Role = Role.ADMIN, models: tuple[str, ...] = ()
+) -> str:
+    """A token made straight in the database (as `modelreg token create` does)."""
+    issued = await tokens.issue(
+        database, name=name, role=role, model_patterns=list(models), expires_in=None, actor="test"
+    )
+    return issued.token
+
+
+async def tester_token(database: Database) -> tuple[str, str]:
+    """An admin token: named `tester` the first time, uniquely after that."""
+    try:
+        return TESTER, await issue_token(database, TESTER)
+    except Conflict:
+        name = f"{TESTER}-{uuid.uuid4().hex[:8]}"
+        return name, await issue_token(database, name)
+
+
+async def open_production_gate(database: Database) -> None:
+    """Let PRODUCTION transitions through without approval (the built-in default wants one).
+
+    Tests of the stage rules, webhooks and concurrency promote directly; the
+    governance tests keep the default gate (`serving(..., gated=True)`).
+    """
+    async with database.transaction() as conn:
+        await policies.set_policy(
+            conn,
+            model_id=None,
+            stage=Stage.PRODUCTION,
+            required_approvals=0,
+            required_checks=[],
+            actor="test",
+            now=utcnow(),
+        )
+
+
 @asynccontextmanager
 async def serving(
-    database: Database, settings: Settings | None = None
+    database: Database, settings: Settings | None = None, *, gated: bool = False
 ) -> AsyncIterator[GraphQLClient]:
-    """A client talking to an in-process app over ASGI (lifespan included)."""
+    """An admin client talking to an in-process app over ASGI (lifespan included)."""
     app = create_app(settings or Settings(), database=database)
+    name, token = await tester_token(database)
+    if not gated:
+        await open_production_gate(database)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 4711))
         async with httpx.AsyncClient(transport=transport, base_url="http://modelreg") as http:
-            yield GraphQLClient(http)
+            yield GraphQLClient(http, token, name)
 
 
 @pytest.fixture

@@ -9,9 +9,19 @@ import httpx
 @dataclass
 class GraphQLClient:
     http: httpx.AsyncClient
+    # The token sent as `Authorization: Bearer`, and the actor name it stands for.
+    token: str | None = None
+    actor: str = "anonymous"
+
+    def as_token(self, token: str | None, actor: str = "anonymous") -> "GraphQLClient":
+        """The same server, called with another token (None: without one)."""
+        return GraphQLClient(self.http, token, actor)
 
     async def post(self, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:
-        return await self.http.post("/graphql", json={"query": query, "variables": variables})
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
 
     async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run an operation that must succeed; return its `data`."""

@@ -30,7 +30,7 @@ async def test_create_and_read_model(api: GraphQLClient) -> None:
     model = data["createModel"]["model"]
     assert model["name"] == "fraud.detector-v2_x"
     assert model["tags"] == [{"key": "a", "value": "1"}, {"key": "team", "value": "risk"}]
-    assert model["createdBy"] == "anonymous"
+    assert model["createdBy"] == api.actor
     assert model["createdAt"].endswith("+00:00")
     read = await api.data(GET, {"name": "fraud.detector-v2_x"})
     assert read["model"]["description"] == "d"

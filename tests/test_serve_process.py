@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -45,11 +47,36 @@ def wait_until_ready(process: subprocess.Popen[bytes], url: str, deadline_s: flo
     raise AssertionError(f"{url} was not ready within {deadline_s} s")
 
 
+def create_token(env: dict[str, str], role: str = "admin", *extra: str) -> tuple[str, str]:
+    """`modelreg token create` on the database of `env`; returns (name, token)."""
+    name = f"{role}-{uuid.uuid4().hex[:6]}"
+    result = subprocess.run(
+        [MODELREG, "token", "create", "--name", name, "--role", role, *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return name, result.stdout.strip()
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}"}
+
+
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
+def served(tmp_path: Path) -> Iterator[Served]:
     database = tmp_path / "served.db"
     env = environment(database)
     subprocess.run([MODELREG, "db", "upgrade"], env=env, check=True, capture_output=True)
+    _, token = create_token(env)
     port = free_port()
     command = [MODELREG, "serve", "--port", str(port), "--workers", "2"]
     process = subprocess.Popen(
@@ -58,15 +85,17 @@ def served(tmp_path: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(process, f"{base}/readyz")
-        yield base
+        yield Served(base, token)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-async def test_two_workers_share_one_sqlite_file(served: str) -> None:
+async def test_two_workers_share_one_sqlite_file(served: Served) -> None:
     limits = httpx.Limits(max_connections=16)
-    async with httpx.AsyncClient(base_url=served, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=served.base, limits=limits, timeout=30, headers=served.headers
+    ) as client:
 
         async def create(i: int) -> int:
             payload = {"modelName": "served", "source": f"s3://runs/{i}"}
@@ -91,14 +120,14 @@ def test_serve_refuses_a_database_that_was_not_migrated(tmp_path: Path) -> None:
     assert b"modelreg db upgrade" in result.stderr
 
 
-def cli(base: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MODELREG_URL": base}
+def cli(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MODELREG_URL": served.base, "MODELREG_TOKEN": served.token}
     return subprocess.run(
         [MODELREG, *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
 
 
-def test_ci_commands_register_promote_roll_back_and_resolve(served: str) -> None:
+def test_ci_commands_register_promote_roll_back_and_resolve(served: Served) -> None:
     for run in ("run-1", "run-2"):
         result = cli(
             served, "register", "fraud", "--source", f"s3://m/{run}", "--run-id", run,
@@ -117,7 +146,7 @@ def test_ci_commands_register_promote_roll_back_and_resolve(served: str) -> None
     assert resolved["source"] == "s3://m/run-1"
 
 
-def test_ci_commands_fail_with_the_error_code(served: str) -> None:
+def test_ci_commands_fail_with_the_error_code(served: Served) -> None:
     cli(served, "register", "fraud", "--source", "s3://m/1")
     again = cli(served, "transition", "fraud", "1", "none")
     assert again.returncode == 1
@@ -128,6 +157,6 @@ def test_ci_commands_fail_with_the_error_code(served: str) -> None:
     bad_metric = cli(served, "register", "fraud", "--source", "s3://x", "--metric", "auc=high")
     assert bad_metric.returncode == 1
     assert "needs a number" in bad_metric.stderr
-    unreachable = cli("http://127.0.0.1:9", "resolve", "models:/fraud/1")
+    unreachable = cli(Served("http://127.0.0.1:9", served.token), "resolve", "models:/fraud/1")
     assert unreachable.returncode == 1
     assert "cannot reach the registry" in unreachable.stderr

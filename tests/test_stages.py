@@ -41,7 +41,7 @@ async def test_promotion_archives_the_previous_production_version(api: GraphQLCl
         (1, "NONE", "PRODUCTION", "TRANSITION"),
     ]
     assert history[2]["comment"] == "go"
-    assert {h["actor"] for h in history} == {"anonymous"}
+    assert {h["actor"] for h in history} == {api.actor}
     assert data["model"]["stageHistory"]["totalCount"] == 3
 
 

@@ -46,7 +46,7 @@ async def test_register_creates_the_model_and_keeps_every_field(api: GraphQLClie
         "runId": "run-42",
         "digest": "sha256:" + DIGEST.lower(),
         "description": "first",
-        "createdBy": "anonymous",
+        "createdBy": api.actor,
         "metrics": [{"key": "auc", "value": 0.5}, {"key": "f1", "value": 0.91}],
         "params": [{"key": "lr", "value": "0.01"}],
         "tags": [{"key": "owner", "value": "ana"}],

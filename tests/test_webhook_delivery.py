@@ -8,7 +8,7 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from storage.database import Database
-from tests.conftest import FAST_WEBHOOKS, serving
+from tests.conftest import FAST_WEBHOOKS, TESTER, serving
 from tests.graphql import GraphQLClient, register, transition
 from tests.receiver import Receiver, Reply
 from tests.webhook_client import create_webhook, events, eventually, nodes, types, webhook_log
@@ -188,7 +188,7 @@ async def test_deliveries_of_one_model_arrive_in_sequence_order(
     assert archived["data"]["cause"] == "archive_existing"
     assert promoted["data"]["modelVersion"]["version"] == 2
     assert promoted["data"]["toStage"] == "PRODUCTION"
-    assert promoted["data"]["actor"] == "anonymous"
+    assert promoted["data"]["actor"] == TESTER
     assert promoted["data"]["modelVersion"]["source"] == "s3://models/fraud"
 
 

@@ -21,7 +21,7 @@ from storage.database import Database
 from tests.conftest import serving
 from tests.graphql import CREATE_VERSION, GraphQLClient
 from tests.receiver import Received, Receiver, Reply
-from tests.test_serve_process import MODELREG, free_port, wait_until_ready
+from tests.test_serve_process import MODELREG, create_token, free_port, wait_until_ready
 from tests.webhook_client import CREATE_WEBHOOK, create_webhook, eventually, webhook_log
 
 # Short attempts and leases, so a killed dispatcher's claims expire within the test.
@@ -55,11 +55,12 @@ def running(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Pope
 async def served(env: dict[str, str]) -> AsyncIterator[tuple[GraphQLClient, int]]:
     """A real `modelreg serve` process and a client for it; yields (client, pid)."""
     port = free_port()
+    name, token = await asyncio.to_thread(create_token, env)
     with running(["serve", "--port", str(port)], env) as process:
         base = f"http://127.0.0.1:{port}"
         await asyncio.to_thread(wait_until_ready, process, f"{base}/readyz")
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            yield GraphQLClient(http), process.pid
+            yield GraphQLClient(http, token, name), process.pid
 
 
 def _version_key(received: Received) -> tuple[str, int] | None:

@@ -242,7 +242,7 @@ async def test_disable_holds_deliveries_and_enable_sends_them(
     )
     assert disabled["disableWebhook"]["webhook"] == {
         "active": False,
-        "disabledReason": "maintenance (anonymous)",
+        "disabledReason": f"maintenance ({hooks_api.actor})",
     }
     await register(hooks_api, "fraud")
     async with db.read() as conn:

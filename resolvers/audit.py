@@ -1,0 +1,120 @@
+"""The audit log: what each mutation was asked to do, by whom, and how it ended.
+
+A mutation that changes something writes its row in its own transaction, so
+the row exists exactly when the change does. A refused mutation writes its
+row afterwards, in a transaction of its own. Inputs are summarized: secrets
+and tokens never reach the log, long texts are cut.
+"""
+
+import dataclasses
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.database import Database
+from storage.queries import audit
+
+logger = logging.getLogger("modelreg.audit")
+
+OK = "OK"
+# Input fields whose values never reach the log, whatever the mutation.
+_SECRET_NAME = re.compile(r"secret|token|password|credential", re.IGNORECASE)
+_TEXT_MAX = 500
+_ITEMS_MAX = 50
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    """The audit row of the mutation that is running; resolvers may name its target."""
+
+    action: str
+    input: dict[str, Any]
+    model_name: str | None = None
+    target: str | None = None
+    written: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who made the request, and from where."""
+
+    actor: str
+    request_id: str
+    client_address: str | None
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def summarize(value: Any) -> Any:
+    """A JSON-able summary of a mutation argument, without secrets."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return summarize(fields)
+    if isinstance(value, dict):
+        return {
+            _camel(str(key)): "[redacted]" if _SECRET_NAME.search(str(key)) else summarize(item)
+            for key, item in value.items()
+            if item is not None and type(item).__name__ != "UnsetType"
+        }
+    if isinstance(value, list | tuple):
+        return [summarize(item) for item in value[:_ITEMS_MAX]]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, str) and len(value) > _TEXT_MAX:
+        return value[:_TEXT_MAX] + "…"
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+async def write(
+    conn: AsyncConnection,
+    entry: AuditEntry,
+    caller: Caller,
+    *,
+    result: str,
+    message: str | None,
+    now: datetime,
+) -> None:
+    await audit.insert_entry(
+        conn,
+        created_at=now,
+        actor=caller.actor,
+        action=entry.action,
+        model_name=entry.model_name,
+        target=entry.target,
+        input=entry.input,
+        result=result,
+        message=message,
+        request_id=caller.request_id,
+        client_address=caller.client_address,
+    )
+    entry.written = True
+
+
+async def write_alone(
+    db: Database,
+    entry: AuditEntry,
+    caller: Caller,
+    *,
+    result: str,
+    message: str | None,
+    now: datetime,
+) -> None:
+    """Write the row in a transaction of its own (refusals; mutations that wrote nothing).
+
+    A failure here is logged, not raised: the caller's own answer comes first.
+    """
+    try:
+        async with db.transaction() as conn:
+            await write(conn, entry, caller, result=result, message=message, now=now)
+    except Exception:
+        logger.exception("could not write the audit row of %s", entry.action)

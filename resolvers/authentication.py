@@ -1,0 +1,55 @@
+"""Turning an `Authorization: Bearer mr_...` header into the request's principal."""
+
+from datetime import timedelta
+
+from resolvers.authorization import Principal
+from resolvers.context import RequestContext
+from resolvers.tokens import TOKEN_PREFIX, hash_token
+from storage.clock import utcnow
+from storage.queries import tokens
+
+# lastUsedAt is written at most this often per token: a write per request
+# would serialize every reader on SQLite's single writer.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+async def authenticate(ctx: RequestContext, authorization: str | None) -> None:
+    """Set `ctx.principal` from the header, or say in `ctx.auth_problem` why not.
+
+    Messages never repeat the token: a mistyped secret is still a secret.
+    """
+    if not authorization:
+        ctx.auth_problem = "this call needs a token: send Authorization: Bearer mr_..."
+        return
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        ctx.auth_problem = "the Authorization header must be `Bearer <token>`"
+        return
+    if not token.startswith(TOKEN_PREFIX):
+        ctx.auth_problem = "that is not a modelreg token (they start with mr_)"
+        return
+    async with ctx.read() as conn:
+        record = await tokens.token_by_hash(conn, hash_token(token))
+    now = utcnow()
+    if record is None:
+        ctx.auth_problem = "unknown token"
+        return
+    if record.revoked_at is not None:
+        ctx.claimed_actor = record.name
+        ctx.auth_problem = f"token {record.name!r} was revoked"
+        return
+    if record.expires_at is not None and record.expires_at <= now:
+        ctx.claimed_actor = record.name
+        ctx.auth_problem = f"token {record.name!r} expired at {record.expires_at.isoformat()}"
+        return
+    ctx.principal = Principal(
+        name=record.name,
+        role=record.role,
+        model_patterns=tuple(record.model_patterns),
+        token_id=record.id,
+    )
+    if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
+        await ctx.loaders.close()
+        async with ctx.db.transaction() as conn:
+            await tokens.touch(conn, record.id, now)

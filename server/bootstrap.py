@@ -1,0 +1,54 @@
+"""What `modelreg serve` says before it serves: the first admin token, or that auth is off."""
+
+import asyncio
+import sys
+
+from resolvers.tokens import bootstrap_admin_token
+from server.settings import Settings
+from storage.database import create_database
+from storage.migrate import current_revision, head_revision
+
+AUTH_DISABLED_BANNER = """
+************************************************************************
+*  MODELREG_AUTH=disabled: every request acts as an admin named       *
+*  "anonymous". Anyone who can reach this port can change or delete   *
+*  any model. Use this for local experiments only.                    *
+************************************************************************
+"""
+
+
+def curl_example(base_url: str, token: str) -> str:
+    return (
+        f"curl -s {base_url}/graphql -H 'authorization: Bearer {token}' "
+        "-H 'content-type: application/json' -d '{\"query\": \"{ viewer { name role } }\"}'"
+    )
+
+
+async def _first_admin_token(settings: Settings) -> str | None:
+    db = create_database(settings.database_url)
+    try:
+        # Not migrated yet: the server itself refuses to start and says why.
+        if await current_revision(db.writer) != head_revision():
+            return None
+        issued = await bootstrap_admin_token(db)
+        return issued.token if issued is not None else None
+    finally:
+        await db.dispose()
+
+
+def announce(settings: Settings, host: str, port: int) -> None:
+    """Print the auth state once, before the server processes start."""
+    if settings.auth == "disabled":
+        print(AUTH_DISABLED_BANNER, file=sys.stderr, flush=True)
+        return
+    token = asyncio.run(_first_admin_token(settings))
+    if token is None:
+        return
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    print(
+        "\nThis registry had no API token, so an admin token named 'admin' was created.\n"
+        "It is shown only this once; store it now (revoke it with `modelreg token revoke "
+        "admin` once you have made your own):\n\n"
+        f"    {token}\n\nTry it:\n\n    {curl_example(f'http://{shown_host}:{port}', token)}\n",
+        flush=True,
+    )

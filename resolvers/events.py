@@ -27,7 +27,9 @@ def stage_changed(
     cause: ChangeCause,
     actor: str,
     comment: str | None,
+    override_reason: str | None = None,
 ) -> Event:
+    """A version moved; `overrideReason` is set when an admin forced it past the policy."""
     return Event(
         "model_version.stage_changed",
         {
@@ -38,6 +40,7 @@ def stage_changed(
             "cause": cause.value,
             "actor": actor,
             "comment": comment,
+            "overrideReason": override_reason,
         },
         stage=after.stage.value,
     )

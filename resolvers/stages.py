@@ -6,8 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resolvers import events, validation
 from resolvers.context import RequestContext
-from resolvers.errors import BadUserInput, InvalidTransition
+from resolvers.errors import ApprovalRequired, BadUserInput, InvalidTransition
 from resolvers.models import locked_model
+from resolvers.policies import approval_required, policy_for
 from resolvers.versions import locked_version, version_not_found
 from storage.clock import utcnow
 from storage.enums import ChangeCause, Role, Stage
@@ -41,14 +42,23 @@ async def transition_stage(
     stage: Stage,
     archive_existing: bool,
     comment: str | None,
+    force: bool = False,
+    reason: str | None = None,
 ) -> Transition:
-    """Move a version to `stage`.
+    """Move a version to `stage`, if the stage's policy asks for no approval or check.
 
     Promoting to PRODUCTION archives the current PRODUCTION version in the same
     transaction; `archive_existing` with STAGING archives the other STAGING versions.
+    A gated stage is reached through a transition request, or by an admin with
+    `force` and a `reason`, which the history and the webhook event carry.
     """
     ctx.authorize(required_role(stage), model=name)
     comment = validation.text(comment, "comment", validation.COMMENT_MAX) or None
+    reason = validation.text(reason, "reason", validation.COMMENT_MAX) or None
+    if force:
+        ctx.authorize(Role.ADMIN, action="transitionStage with force")
+        if reason is None or not reason.strip():
+            raise BadUserInput("force needs a reason", field="reason")
     if archive_existing and stage not in (Stage.STAGING, Stage.PRODUCTION):
         raise BadUserInput(
             "archiveExisting applies only to STAGING and PRODUCTION", field="archiveExisting"
@@ -62,12 +72,19 @@ async def transition_stage(
                 version=version,
                 stage=stage.value,
             )
-        displaced: list[VersionRecord] = []
-        if stage == Stage.PRODUCTION or archive_existing:
-            in_stage = await versions.versions_in_stage(conn, [model.id], stage)
-            displaced = [v for v in in_stage.get(model.id, []) if v.id != target.id]
-        archived, moved = await _move(
-            conn, ctx, model, target, stage, displaced, ChangeCause.TRANSITION, comment
+        policy = await policy_for(conn, model.id, stage)
+        if policy.gated and not force:
+            raise approval_required(policy, name, version)
+        archived, moved = await move_version(
+            conn,
+            ctx,
+            model,
+            target,
+            stage,
+            archive_existing=archive_existing,
+            cause=ChangeCause.TRANSITION,
+            comment=comment,
+            override_reason=reason if policy.gated else None,
         )
     for record in (*archived, moved):
         ctx.loaders.prime_version(record)
@@ -92,8 +109,8 @@ async def rollback(
             raise InvalidTransition(f"model {name!r} has no version in PRODUCTION", model=name)
         current = in_production[0]
         target = await _rollback_target(conn, model, current, to_version)
-        archived, restored = await _move(
-            conn, ctx, model, target, Stage.PRODUCTION, [current], ChangeCause.ROLLBACK, comment
+        archived, restored = await move_version(
+            conn, ctx, model, target, Stage.PRODUCTION, cause=ChangeCause.ROLLBACK, comment=comment
         )
         announcement = events.rolled_back(
             model, restored, archived[0], actor=ctx.actor, comment=comment
@@ -107,6 +124,7 @@ async def rollback(
 async def _rollback_target(
     conn: AsyncConnection, model: ModelRecord, current: VersionRecord, to_version: int | None
 ) -> VersionRecord:
+    entries = await history.production_entries(conn, model.id)
     if to_version is not None:
         target = await versions.get_version(conn, model.id, to_version)
         if target is None:
@@ -117,10 +135,20 @@ async def _rollback_target(
                 model=model.name,
                 version=to_version,
             )
+        # A rollback restores what was approved before; it is no way around the gate.
+        policy = await policy_for(conn, model.id, Stage.PRODUCTION)
+        if policy.gated and all(e.version != to_version for e in entries):
+            raise ApprovalRequired(
+                f"version {to_version} of {model.name!r} was never in PRODUCTION, so "
+                f"rolling back to it needs {policy.describe()}: use requestTransition",
+                model=model.name,
+                version=to_version,
+                requiredApprovals=policy.required_approvals,
+                requiredChecks=list(policy.required_checks),
+            )
         return target
     # The history answers "what was in Production before the current version":
     # walk back from the entry that made the current version Production.
-    entries = await history.production_entries(conn, model.id)
     since = next((i for i, e in enumerate(entries) if e.version == current.version), -1)
     for entry in entries[since + 1 :]:
         if entry.version == current.version:
@@ -135,20 +163,28 @@ async def _rollback_target(
     )
 
 
-async def _move(
+async def move_version(
     conn: AsyncConnection,
     ctx: RequestContext,
     model: ModelRecord,
     target: VersionRecord,
     stage: Stage,
-    displaced: list[VersionRecord],
+    *,
     cause: ChangeCause,
     comment: str | None,
+    archive_existing: bool = False,
+    override_reason: str | None = None,
 ) -> tuple[list[VersionRecord], VersionRecord]:
-    """Archive `displaced`, then move `target` to `stage`, recording every change.
+    """Move `target` to `stage` in the caller's transaction (the model is locked).
 
-    Each version that moved gets its history row and its `stage_changed` event.
+    PRODUCTION archives the current PRODUCTION version; `archive_existing`
+    archives the others in `stage`. Each version that moved gets its history
+    row and its `stage_changed` event. Returns (archived, moved).
     """
+    displaced: list[VersionRecord] = []
+    if stage == Stage.PRODUCTION or archive_existing:
+        in_stage = await versions.versions_in_stage(conn, [model.id], stage)
+        displaced = [v for v in in_stage.get(model.id, []) if v.id != target.id]
     now = utcnow()
     # Archive first: the one-Production index must hold after every statement.
     archived = await versions.set_stage(
@@ -160,12 +196,22 @@ async def _move(
         StageChange(model.id, v.version, v.stage, Stage.ARCHIVED, displaced_cause)
         for v in displaced
     ]
-    changes.append(StageChange(model.id, target.version, target.stage, stage, cause))
+    changes.append(
+        StageChange(
+            model.id, target.version, target.stage, stage, cause, override_reason=override_reason
+        )
+    )
     await history.record_changes(conn, changes, actor=ctx.actor, comment=comment, now=now)
     after = {v.id: v for v in (*archived, moved)}
     announcements = [
         events.stage_changed(
-            model, before, after[before.id], cause=change.cause, actor=ctx.actor, comment=comment
+            model,
+            before,
+            after[before.id],
+            cause=change.cause,
+            actor=ctx.actor,
+            comment=comment,
+            override_reason=change.override_reason,
         )
         for before, change in zip([*displaced, target], changes, strict=True)
     ]

@@ -55,6 +55,12 @@ class TransitionStageInput:
         "PRODUCTION always archives the previous PRODUCTION version.",
     )
     comment: str | None = None
+    force: bool = strawberry.field(
+        default=False,
+        description="Admins: go past a stage policy that wants approvals or checks. "
+        "Needs `reason`; the history and the webhook event carry it.",
+    )
+    reason: str | None = strawberry.field(default=None, description="Why `force` was needed.")
 
 
 @strawberry.input

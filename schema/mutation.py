@@ -5,6 +5,7 @@ import strawberry
 from resolvers import aliases, models, stages, tags, versions
 from resolvers.versions import NewVersion
 from schema import inputs, payloads
+from schema.policy_fields import PolicyMutation
 from schema.token_fields import TokenMutation
 from schema.types import Alias, Ctx, ModelVersion, RegisteredModel, Tag
 from schema.webhook_fields import WebhookMutation
@@ -15,7 +16,7 @@ def _pairs(entries: list[inputs.TagInput] | list[inputs.ParamInput]) -> list[tup
 
 
 @strawberry.type
-class Mutation(WebhookMutation, TokenMutation):
+class Mutation(WebhookMutation, TokenMutation, PolicyMutation):
     @strawberry.mutation
     async def create_model(
         self, info: Ctx, input: inputs.CreateModelInput
@@ -55,6 +56,8 @@ class Mutation(WebhookMutation, TokenMutation):
             stage=input.stage,
             archive_existing=input.archive_existing,
             comment=input.comment,
+            force=input.force,
+            reason=input.reason,
         )
         return payloads.TransitionStagePayload(
             model_version=ModelVersion.of(result.version),

@@ -197,6 +197,9 @@ class StageTransition:
     cause: StageChangeCause
     actor: str
     comment: str | None
+    override_reason: str | None = strawberry.field(
+        description="Set when an admin forced this change past the stage policy."
+    )
     created_at: datetime
 
     @staticmethod
@@ -209,6 +212,7 @@ class StageTransition:
             cause=StageChangeCause(record.cause.value),
             actor=record.actor,
             comment=record.comment,
+            override_reason=record.override_reason,
             created_at=record.created_at,
         )
 

@@ -71,6 +71,15 @@ class Served:
         return {"authorization": f"Bearer {self.token}"}
 
 
+def open_production_gate(served: Served) -> None:
+    """These tests promote directly: no approval for PRODUCTION (the default wants one)."""
+    query = "mutation { setStagePolicy(input: {stage: PRODUCTION}) { policy { gated } } }"
+    response = httpx.post(
+        f"{served.base}/graphql", json={"query": query}, headers=served.headers, timeout=30
+    )
+    assert response.json()["data"]["setStagePolicy"]["policy"]["gated"] is False, response.text
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     database = tmp_path / "served.db"
@@ -85,7 +94,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(process, f"{base}/readyz")
-        yield Served(base, token)
+        served = Served(base, token)
+        open_production_gate(served)
+        yield served
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -26,6 +26,7 @@ _COLUMNS = (
     stage_history.c.actor,
     stage_history.c.comment,
     stage_history.c.created_at,
+    stage_history.c.override_reason,
 )
 
 
@@ -41,6 +42,8 @@ class StageChange:
     from_stage: Stage
     to_stage: Stage
     cause: ChangeCause
+    # Set when an admin forced the change past the stage policy.
+    override_reason: str | None = None
 
 
 def _record(row: AnyRow) -> HistoryRecord:
@@ -54,6 +57,7 @@ def _record(row: AnyRow) -> HistoryRecord:
         actor=row.actor,
         comment=row.comment,
         created_at=row.created_at,
+        override_reason=row.override_reason,
     )
 
 
@@ -75,6 +79,7 @@ async def record_changes(
             "cause": change.cause.value,
             "actor": actor,
             "comment": comment,
+            "override_reason": change.override_reason,
             "created_at": now,
         }
         for change in changes

@@ -3,6 +3,7 @@
 import strawberry
 
 from resolvers import models, uris, versions
+from schema.audit_fields import AuditQuery
 from schema.connections import Connection, connection
 from schema.enums import OrderDirection
 from schema.inputs import ModelFilter, ModelOrder
@@ -14,7 +15,7 @@ from storage.queries.models import ModelOrder as StorageModelOrder
 
 
 @strawberry.type
-class Query(WebhookQuery, TokenQuery):
+class Query(WebhookQuery, TokenQuery, AuditQuery):
     @strawberry.field(description="A model by name; NOT_FOUND if there is none.")
     async def model(self, info: Ctx, name: str) -> RegisteredModel:
         return RegisteredModel.of(await models.get_model(info.context, name))

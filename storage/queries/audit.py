@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.pagination import PageRequest, keyset_page, page_parameters
@@ -52,3 +52,8 @@ async def list_entries(
     statement = keyset_page(query, (audit_log.c.id,), descending=True, after=page.after is not None)
     rows = await conn.execute(statement, page_parameters(page))
     return [AuditRecord(*row) for row in rows]
+
+
+async def count_entries(conn: AsyncConnection, audit_filter: AuditFilter) -> int:
+    query = select(func.count()).select_from(audit_log).where(*_conditions(audit_filter))
+    return int((await conn.execute(query)).scalar_one())

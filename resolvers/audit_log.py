@@ -1,0 +1,43 @@
+"""Reading the audit log (admins): newest first, filtered, keyset-paginated.
+
+There is no use case that changes or deletes an audit row: the log is
+append-only, written only by the mutations themselves (see resolvers/audit.py).
+"""
+
+from datetime import datetime
+
+from resolvers.context import RequestContext
+from resolvers.errors import BadUserInput
+from resolvers.pagination import Page, encode_cursor, make_page, page_request
+from storage.enums import Role
+from storage.queries import audit
+from storage.queries.audit import AuditFilter
+from storage.records import AuditRecord
+
+_CURSOR_KIND = "audit"
+
+
+def _require_time_zone(value: datetime | None, field: str) -> None:
+    # A naive time is ambiguous: refuse it rather than guess which zone was meant.
+    if value is not None and value.tzinfo is None:
+        raise BadUserInput(
+            f"{field} needs a time zone, e.g. 2026-01-31T00:00:00Z", field=f"filter.{field}"
+        )
+
+
+async def list_audit_entries(
+    ctx: RequestContext, audit_filter: AuditFilter, *, first: int | None, after: str | None
+) -> Page[AuditRecord]:
+    """Entries matching `audit_filter`, newest first (`since` inclusive, `until` exclusive)."""
+    ctx.authorize(Role.ADMIN, action="auditLog")
+    _require_time_zone(audit_filter.since, "since")
+    _require_time_zone(audit_filter.until, "until")
+    page = page_request(first, after, _CURSOR_KIND, (int,), descending=True)
+    async with ctx.read() as conn:
+        rows = await audit.list_entries(conn, audit_filter, page)
+
+    async def count() -> int:
+        async with ctx.read() as conn:
+            return await audit.count_entries(conn, audit_filter)
+
+    return make_page(rows, page, lambda record: encode_cursor(_CURSOR_KIND, record.id), count)

@@ -7,6 +7,7 @@ from schema.audit_fields import AuditQuery
 from schema.connections import Connection, connection
 from schema.enums import OrderDirection
 from schema.inputs import ModelFilter, ModelOrder
+from schema.policy_fields import PolicyQuery
 from schema.token_fields import TokenQuery
 from schema.types import Ctx, ModelVersion, RegisteredModel
 from schema.webhook_fields import WebhookQuery
@@ -15,7 +16,7 @@ from storage.queries.models import ModelOrder as StorageModelOrder
 
 
 @strawberry.type
-class Query(WebhookQuery, TokenQuery, AuditQuery):
+class Query(WebhookQuery, TokenQuery, AuditQuery, PolicyQuery):
     @strawberry.field(description="A model by name; NOT_FOUND if there is none.")
     async def model(self, info: Ctx, name: str) -> RegisteredModel:
         return RegisteredModel.of(await models.get_model(info.context, name))

@@ -20,8 +20,8 @@ from bench.operation import (
     json_body,
 )
 from bench.server_process import free_port, running_server
+from bench.token import MODELREG, OPEN_PRODUCTION_GATE, auth_headers, create_admin_token
 
-MODELREG = REPO_ROOT / ".venv" / "bin" / "modelreg"
 WORKERS = 2
 STARTUP_TIMEOUT_S = 60.0
 
@@ -49,6 +49,9 @@ query($n: String!) {
 class ModelregTarget:
     name = "modelreg"
 
+    def __init__(self) -> None:
+        self._headers: dict[str, str] = {}
+
     def prepare(self) -> None:
         if not MODELREG.exists():
             raise RuntimeError(f"{MODELREG} is missing; run `make bench` to set up .venv")
@@ -66,6 +69,7 @@ class ModelregTarget:
         )
         if upgrade.returncode != 0:
             raise RuntimeError(f"modelreg db upgrade failed:\n{upgrade.stderr}")
+        self._headers = auth_headers(create_admin_token(env))
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         command = [str(MODELREG), "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -75,7 +79,9 @@ class ModelregTarget:
             yield base_url
 
     def seed(self, base_url: str) -> list[Operation]:
-        with httpx.Client(base_url=base_url, timeout=30.0) as client:
+        with httpx.Client(base_url=base_url, timeout=30.0, headers=self._headers) as client:
+            # The operations promote directly, as MLflow does: no approval step.
+            _graphql(client, OPEN_PRODUCTION_GATE, {})
             _create_version(client, CREATE_MODEL, 1)
             for version in (1, 2):
                 _create_version(client, STAGE_MODEL, version)
@@ -83,15 +89,15 @@ class ModelregTarget:
             for version in range(1, READ_MODEL_VERSIONS + 1):
                 _create_version(client, READ_MODEL, version)
             _to_production(client, READ_MODEL, READ_MODEL_VERSIONS)
-        return _operations()
+        return _operations(self._headers)
 
 
-def _operations() -> list[Operation]:
+def _operations(headers: dict[str, str]) -> list[Operation]:
     def graphql(name: str, *requests: tuple[str, dict[str, Any]]) -> Operation:
         bodies = [
             json_body({"query": query, "variables": variables}) for query, variables in requests
         ]
-        return Operation(name, "POST", "/graphql", bodies, body_error_marker='"errors"')
+        return Operation(name, "POST", "/graphql", bodies, '"errors"', headers)
 
     return [
         # Every request registers the next version of the same model.

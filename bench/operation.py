@@ -22,6 +22,7 @@ class Operation:
     bodies: list[str] = field(default_factory=list)
     # Text in a 2xx body that means the request failed anyway (GraphQL's "errors").
     body_error_marker: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def json_body(payload: Any) -> str:

@@ -16,10 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from bench.webhook_setup import (
     CREATE_VERSION,
+    api_client,
     create_database,
     graphql,
     receiver,
@@ -52,11 +51,13 @@ class LatencyResult:
     max_start_lag_ms: float
 
 
-async def _drive(base_url: str, seconds: int, prefix: str) -> tuple[Responses, float]:
+async def _drive(
+    base_url: str, env: dict[str, str], seconds: int, prefix: str
+) -> tuple[Responses, float]:
     """Requests at RATE_PER_S over MODELS models; returns responses and the worst start lag."""
     responded: Responses = {}
     worst_lag_s = 0.0
-    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
+    async with api_client(base_url, env) as client:
 
         async def one(i: int) -> None:
             model = f"{prefix}-{i % MODELS}"
@@ -90,15 +91,15 @@ def measure_latency(workdir: Path, seconds: int) -> LatencyResult:
     ):
 
         async def subscribe_one() -> None:
-            async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
+            async with api_client(base_url, env) as client:
                 await subscribe(client, [endpoint.url(0)], ["model_version.created"])
 
         asyncio.run(subscribe_one())
         # Unmeasured: connections, caches and lazy imports settle first.
-        warm, _ = asyncio.run(_drive(base_url, WARMUP_S, "warmup"))
+        warm, _ = asyncio.run(_drive(base_url, env, WARMUP_S, "warmup"))
         endpoint.wait_for(len(warm), ARRIVAL_TIMEOUT_S)
         endpoint.reset()
-        responded, lag_ms = asyncio.run(_drive(base_url, seconds, "latency"))
+        responded, lag_ms = asyncio.run(_drive(base_url, env, seconds, "latency"))
         endpoint.wait_for(len(responded), ARRIVAL_TIMEOUT_S)
         arrived = {(r.model, r.version): r.arrived_ns for r in endpoint.receipts()}
     gaps = [(arrived[key] - at) / 1e6 for key, at in responded.items() if key in arrived]

@@ -20,9 +20,9 @@ import httpx
 import orjson
 
 from bench.config import REPO_ROOT
-from bench.modelreg_target import MODELREG
 from bench.receiver import Receipt
 from bench.server_process import free_port, running_server, stop_process_group
+from bench.token import MODELREG, auth_headers, create_admin_token
 
 STARTUP_TIMEOUT_S = 60.0
 POLL_S = 0.02
@@ -46,11 +46,20 @@ def registry_env(database: Path, **settings: str) -> dict[str, str]:
 
 
 def create_database(env: dict[str, str]) -> None:
+    """Migrate the database of `env` and put an admin token for it in `env` (MODELREG_TOKEN)."""
     done = subprocess.run(
         [MODELREG, "db", "upgrade"], env=env, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"modelreg db upgrade failed:\n{done.stderr}")
+    env["MODELREG_TOKEN"] = create_admin_token(env)
+
+
+def api_client(base_url: str, env: dict[str, str]) -> httpx.AsyncClient:
+    """A client of the registry of `env`, with its admin token."""
+    return httpx.AsyncClient(
+        base_url=base_url, timeout=30.0, headers=auth_headers(env["MODELREG_TOKEN"])
+    )
 
 
 @contextmanager

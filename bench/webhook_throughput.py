@@ -16,11 +16,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from bench.receiver import Receipt
 from bench.webhook_setup import (
     Receiver,
+    api_client,
     create_database,
     create_versions,
     registry_env,
@@ -71,7 +70,7 @@ def queue_backlog(workdir: Path, endpoint: Receiver) -> Backlog:
     create_database(env)
 
     async def queue(base_url: str) -> list[tuple[str, int]]:
-        async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
+        async with api_client(base_url, env) as client:
             urls = [endpoint.url(i) for i in range(ENDPOINTS)]
             await subscribe(client, urls, ["model_version.created"])
             models = [f"m{i % MODELS}" for i in range(VERSIONS)]

@@ -87,6 +87,7 @@ def run_wrk(
         f"--duration={duration_s}s",
         f"--timeout={REQUEST_TIMEOUT}",
         f"--script={LUA_SCRIPT}",
+        *(f"--header={name}: {value}" for name, value in operation.headers.items()),
         base_url + operation.path,
         "--",
         operation.method,

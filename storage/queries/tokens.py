@@ -36,7 +36,8 @@ _TOUCH = (
 )
 _REVOKE = (
     update(api_tokens)
-    .where(api_tokens.c.name == bindparam("name"), api_tokens.c.revoked_at.is_(None))
+    # Not bindparam("name"): in an UPDATE that name is reserved for the SET clause.
+    .where(api_tokens.c.name == bindparam("token_name"), api_tokens.c.revoked_at.is_(None))
     .values(revoked_at=bindparam("now"), revoked_by=bindparam("actor"))
     .returning(*_COLUMNS)
 )
@@ -114,7 +115,7 @@ async def revoke(
     conn: AsyncConnection, name: str, *, actor: str, now: datetime
 ) -> TokenRecord | None:
     """Revoke an active token; None if there is no active token of that name."""
-    row = (await conn.execute(_REVOKE, {"name": name, "now": now, "actor": actor})).first()
+    row = (await conn.execute(_REVOKE, {"token_name": name, "now": now, "actor": actor})).first()
     return _record(row) if row is not None else None
 
 

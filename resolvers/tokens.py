@@ -94,6 +94,7 @@ async def _insert(
     actor: str,
     now: datetime,
 ) -> IssuedToken | None:
+    """Store a new token; None when the name is taken."""
     token = new_token()
     record = await tokens.insert_token(
         conn,
@@ -109,6 +110,30 @@ async def _insert(
     return IssuedToken(record, token) if record is not None else None
 
 
+async def _issue(
+    conn: AsyncConnection,
+    *,
+    name: str,
+    role: Role,
+    model_patterns: list[str],
+    expires_in: timedelta | None,
+    actor: str,
+) -> IssuedToken:
+    """Validate and store a token; CONFLICT if the name was ever used (names identify actors)."""
+    issued = await _insert(
+        conn,
+        name=_checked_name(name),
+        role=role,
+        model_patterns=_checked_patterns(role, model_patterns),
+        expires_in=expires_in,
+        actor=actor,
+        now=utcnow(),
+    )
+    if issued is None:
+        raise Conflict(f"a token named {name!r} exists or existed", name=name)
+    return issued
+
+
 async def issue(
     db: Database,
     *,
@@ -118,22 +143,16 @@ async def issue(
     expires_in: timedelta | None,
     actor: str,
 ) -> IssuedToken:
-    """Create a token; CONFLICT if the name was ever used (names identify actors for good)."""
-    name = _checked_name(name)
-    patterns = _checked_patterns(role, model_patterns)
+    """Create a token straight in the database (the operator's CLI)."""
     async with db.transaction() as conn:
-        issued = await _insert(
+        return await _issue(
             conn,
             name=name,
             role=role,
-            model_patterns=patterns,
+            model_patterns=model_patterns,
             expires_in=expires_in,
             actor=actor,
-            now=utcnow(),
         )
-    if issued is None:
-        raise Conflict(f"a token named {name!r} exists or existed", name=name)
-    return issued
 
 
 async def create_token(
@@ -144,24 +163,19 @@ async def create_token(
     model_patterns: list[str],
     expires_in: str | None,
 ) -> IssuedToken:
+    """Create a token over the API (admins)."""
     ctx.authorize(Role.ADMIN)
     ctx.audit_target(target=f"token {name}")
     duration = parse_duration(expires_in) if expires_in is not None else None
-    name = _checked_name(name)
-    patterns = _checked_patterns(role, model_patterns)
     async with ctx.transaction() as conn:
-        issued = await _insert(
+        return await _issue(
             conn,
             name=name,
             role=role,
-            model_patterns=patterns,
+            model_patterns=model_patterns,
             expires_in=duration,
             actor=ctx.actor,
-            now=utcnow(),
         )
-        if issued is None:
-            raise Conflict(f"a token named {name!r} exists or existed", name=name)
-    return issued
 
 
 async def revoke_directly(db: Database, name: str, *, actor: str) -> TokenRecord:

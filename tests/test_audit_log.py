@@ -72,6 +72,37 @@ async def test_each_successful_mutation_writes_exactly_one_row(
     assert set_tag["input"]["key"] == "team"
 
 
+async def test_each_mutation_of_a_document_gets_its_own_row(
+    api: GraphQLClient, db: Database
+) -> None:
+    document = """
+    mutation {
+      first: createModel(input: {name: "fraud"}) { model { name } }
+      second: createModel(input: {name: "fraud"}) { model { name } }
+    }
+    """
+    response = await api.post(document)
+    body = response.json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["CONFLICT"]
+    rows = await audit_rows(db)
+    assert [(r["action"], r["result"]) for r in rows] == [
+        ("createModel", "OK"),
+        ("createModel", "CONFLICT"),
+    ]
+    assert rows[0]["request_id"] == rows[1]["request_id"] == response.headers["x-request-id"]
+
+    refused = await api.as_token(None).post(document)
+    assert refused.status_code == 401
+    assert [(r["actor"], r["result"]) for r in (await audit_rows(db))[2:]] == [
+        ("anonymous", "UNAUTHENTICATED"),
+        ("anonymous", "UNAUTHENTICATED"),
+    ]
+    # Queries are not audited, not even refused ones.
+    assert (await api.as_token(None).post("{ viewer { name } }")).status_code == 401
+    await api.data("{ viewer { name } }")
+    assert len(await audit_rows(db)) == 4
+
+
 async def test_the_callers_request_id_is_kept_and_echoed(api: GraphQLClient, db: Database) -> None:
     headers = {"authorization": f"Bearer {api.token}", "x-request-id": "ci-run-42.step:3"}
     body = {"query": CREATE_MODEL, "variables": {"name": "fraud"}}

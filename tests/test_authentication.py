@@ -3,6 +3,8 @@
 import json
 import logging
 import re
+import shlex
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -452,6 +454,11 @@ def test_first_start_prints_an_admin_token_once(tmp_path: Path) -> None:
         [curl] = [line for line in printed.splitlines() if "curl " in line]
         assert f"authorization: Bearer {token}" in curl
         assert first.base in curl
+        if shutil.which("curl"):
+            tried = subprocess.run(shlex.split(curl), capture_output=True, timeout=30, check=True)
+            assert json.loads(tried.stdout) == {
+                "data": {"viewer": {"name": "admin", "role": "ADMIN"}}
+            }
         assert token not in first.stderr.read_text()
 
         viewer = first.graphql("{ viewer { name role models } }", token)

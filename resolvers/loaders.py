@@ -19,11 +19,30 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from storage.database import Database
-from storage.enums import Stage
+from storage.enums import RequestStatus, Stage
 from storage.pagination import PageRequest
-from storage.queries import aliases, history, models, tags, versions
+from storage.queries import (
+    aliases,
+    history,
+    models,
+    policies,
+    reviews,
+    tags,
+    transition_requests,
+    versions,
+)
 from storage.queries.tags import TagOwner
-from storage.records import AliasRecord, HistoryRecord, ModelRecord, TagRecord, VersionRecord
+from storage.records import (
+    AliasRecord,
+    CheckReportRecord,
+    HistoryRecord,
+    ModelRecord,
+    PolicyRecord,
+    ReviewRecord,
+    TagRecord,
+    TransitionRequestRecord,
+    VersionRecord,
+)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -35,6 +54,15 @@ Fetch = Callable[[AsyncConnection, Sequence[K]], Awaitable[Mapping[K, V]]]
 VersionPageKey = tuple[int, Stage | None, PageRequest]
 HistoryPageKey = tuple[int, PageRequest]
 VersionHistoryPageKey = tuple[tuple[int, int], PageRequest]
+VersionRequestsKey = tuple[tuple[int, int], RequestStatus | None]
+
+
+async def _policies_by_model(
+    conn: AsyncConnection, model_ids: Sequence[int]
+) -> dict[int, list[PolicyRecord]]:
+    """Per model: the global policy rows and the model's own overrides."""
+    rows = await policies.policies_of(conn, model_ids)
+    return {m: [r for r in rows if r.model_id in (None, m)] for m in model_ids}
 
 
 class Loaders:
@@ -135,6 +163,26 @@ class Loaders:
     @cached_property
     def version_history_count(self) -> DataLoader[tuple[int, int], int]:
         return self._loader(history.count_version_history, 0)
+
+    @cached_property
+    def transition_request(self) -> DataLoader[int, TransitionRequestRecord | None]:
+        return self._loader(transition_requests.get_requests, None)
+
+    @cached_property
+    def version_requests(self) -> DataLoader[VersionRequestsKey, list[TransitionRequestRecord]]:
+        return self._grouped(lambda key: key[1], transition_requests.requests_of_versions)
+
+    @cached_property
+    def request_reviews(self) -> DataLoader[int, list[ReviewRecord]]:
+        return self._loader(reviews.reviews_of, [])
+
+    @cached_property
+    def request_checks(self) -> DataLoader[int, list[CheckReportRecord]]:
+        return self._loader(reviews.check_reports_of, [])
+
+    @cached_property
+    def model_policies(self) -> DataLoader[int, list[PolicyRecord]]:
+        return self._loader(_policies_by_model, [])
 
     def _loader(self, fetch: Fetch[K, V], default: V) -> DataLoader[K, V]:
         async def load(keys: list[K]) -> list[V]:

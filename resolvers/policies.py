@@ -74,6 +74,13 @@ def resolve(stage: Stage, global_row: PolicyRecord | None, override: PolicyRecor
     return _default(stage)
 
 
+def resolve_rows(stage: Stage, rows: Sequence[PolicyRecord]) -> Policy:
+    """The policy of `stage` from rows holding the global ones and (at most) one model's."""
+    global_row = next((r for r in rows if r.model_id is None and r.stage == stage), None)
+    override = next((r for r in rows if r.model_id is not None and r.stage == stage), None)
+    return resolve(stage, global_row, override)
+
+
 async def policy_for(conn: AsyncConnection, model_id: int, stage: Stage) -> Policy:
     """The policy in force for a transition of `model_id` into `stage`."""
     global_row, override = await policies.stored_policies(conn, model_id, stage)
@@ -93,14 +100,20 @@ def approval_required(policy: Policy, model: str, version: int) -> ApprovalRequi
     )
 
 
+def check_name(name: str, field: str) -> str:
+    """A check's name: what CI reports under and what a policy requires."""
+    if not 1 <= len(name) <= CHECK_NAME_MAX or not validation.ALIAS_PATTERN.fullmatch(name):
+        raise BadUserInput(
+            f"check name {name!r} must be 1-{CHECK_NAME_MAX} letters, digits, '_' or '-'",
+            field=field,
+        )
+    return name
+
+
 def _checked_checks(names: Sequence[str]) -> list[str]:
     checked: list[str] = []
     for name in names:
-        if not 1 <= len(name) <= CHECK_NAME_MAX or not validation.ALIAS_PATTERN.fullmatch(name):
-            raise BadUserInput(
-                f"check name {name!r} must be 1-{CHECK_NAME_MAX} letters, digits, '_' or '-'",
-                field="requiredChecks",
-            )
+        check_name(name, "requiredChecks")
         if name in checked:
             raise BadUserInput(f"check {name!r} is given twice", field="requiredChecks")
         checked.append(name)
@@ -156,11 +169,4 @@ async def stage_policies(ctx: RequestContext, model_id: int | None) -> list[Poli
     """The policy of every stage: for one model, or the global ones (model_id None)."""
     async with ctx.read() as conn:
         rows = await policies.policies_of(conn, [model_id] if model_id is not None else [])
-    found: list[Policy] = []
-    for stage in Stage:
-        global_row = next((r for r in rows if r.model_id is None and r.stage == stage), None)
-        override = next(
-            (r for r in rows if r.model_id is not None and r.stage == stage and model_id), None
-        )
-        found.append(resolve(stage, global_row, override))
-    return found
+    return [resolve_rows(stage, rows) for stage in Stage]

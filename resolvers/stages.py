@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import events, validation
+from resolvers import events, request_staleness, validation
 from resolvers.context import RequestContext
 from resolvers.errors import ApprovalRequired, BadUserInput, InvalidTransition
 from resolvers.models import locked_model
@@ -34,6 +34,22 @@ def required_role(stage: Stage) -> Role:
     return Role.MAINTAINER if stage == Stage.PRODUCTION else Role.WRITER
 
 
+def already_in_stage(name: str, version: int, stage: Stage) -> InvalidTransition:
+    return InvalidTransition(
+        f"version {version} of {name!r} is already in {stage.value}",
+        model=name,
+        version=version,
+        stage=stage.value,
+    )
+
+
+def check_archive_existing(stage: Stage, archive_existing: bool) -> None:
+    if archive_existing and stage not in (Stage.STAGING, Stage.PRODUCTION):
+        raise BadUserInput(
+            "archiveExisting applies only to STAGING and PRODUCTION", field="archiveExisting"
+        )
+
+
 async def transition_stage(
     ctx: RequestContext,
     *,
@@ -59,19 +75,11 @@ async def transition_stage(
         ctx.authorize(Role.ADMIN, action="transitionStage with force")
         if reason is None or not reason.strip():
             raise BadUserInput("force needs a reason", field="reason")
-    if archive_existing and stage not in (Stage.STAGING, Stage.PRODUCTION):
-        raise BadUserInput(
-            "archiveExisting applies only to STAGING and PRODUCTION", field="archiveExisting"
-        )
+    check_archive_existing(stage, archive_existing)
     async with ctx.transaction() as conn:
         model, target = await locked_version(conn, ctx, name, version)
         if target.stage == stage:
-            raise InvalidTransition(
-                f"version {version} of {name!r} is already in {stage.value}",
-                model=name,
-                version=version,
-                stage=stage.value,
-            )
+            raise already_in_stage(name, version, stage)
         policy = await policy_for(conn, model.id, stage)
         if policy.gated and not force:
             raise approval_required(policy, name, version)
@@ -179,7 +187,8 @@ async def move_version(
 
     PRODUCTION archives the current PRODUCTION version; `archive_existing`
     archives the others in `stage`. Each version that moved gets its history
-    row and its `stage_changed` event. Returns (archived, moved).
+    row and its `stage_changed` event, and its PENDING transition requests made
+    from its former stage become STALE. Returns (archived, moved).
     """
     displaced: list[VersionRecord] = []
     if stage == Stage.PRODUCTION or archive_existing:
@@ -216,4 +225,5 @@ async def move_version(
         for before, change in zip([*displaced, target], changes, strict=True)
     ]
     await ctx.publish(conn, model.name, announcements)
+    await request_staleness.after_move(conn, ctx, model, [*archived, moved])
     return archived, moved

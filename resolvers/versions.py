@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import validation
+from resolvers import request_staleness, validation
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, NotFound
 from resolvers.events import model_event, version_event
@@ -155,10 +155,14 @@ async def update_version(
 
 
 async def delete_version(ctx: RequestContext, *, name: str, version: int) -> VersionRecord:
-    """Delete a version with its tags and aliases; its number is never given out again."""
+    """Delete a version with its tags and aliases; its number is never given out again.
+
+    Its PENDING transition requests become STALE.
+    """
     ctx.authorize(Role.MAINTAINER, model=name)
     async with ctx.transaction() as conn:
         model, record = await locked_version(conn, ctx, name, version)
         await versions.delete_version(conn, record.id)
         await ctx.publish(conn, name, [version_event("deleted", model, record)])
+        await request_staleness.after_delete(conn, ctx, model, record)
     return record

@@ -4,13 +4,26 @@ from enum import Enum
 
 import strawberry
 
-from storage.enums import ChangeCause, Stage
+from storage.enums import ChangeCause, CheckStatus, RequestStatus, Stage
 from storage.queries.models import ModelOrder
 
 # Registers the storage enum itself, so resolvers get and give `Stage` unchanged.
 strawberry.enum(Stage, name="Stage", description="Lifecycle stage of a version.")
+strawberry.enum(
+    RequestStatus,
+    name="TransitionRequestStatus",
+    description="Where a transition request stands; only PENDING ever changes.",
+)
+strawberry.enum(CheckStatus, name="CheckStatus", description="What a CI check reported.")
 
-__all__ = ["ModelOrderField", "OrderDirection", "Stage", "StageChangeCause"]
+__all__ = [
+    "CheckStatus",
+    "ModelOrderField",
+    "OrderDirection",
+    "RequestStatus",
+    "Stage",
+    "StageChangeCause",
+]
 
 
 @strawberry.enum(description="Why a stage change happened.")

@@ -6,6 +6,7 @@ from resolvers import aliases, models, stages, tags, versions
 from resolvers.versions import NewVersion
 from schema import inputs, payloads
 from schema.policy_fields import PolicyMutation
+from schema.request_fields import RequestMutation
 from schema.token_fields import TokenMutation
 from schema.types import Alias, Ctx, ModelVersion, RegisteredModel, Tag
 from schema.webhook_fields import WebhookMutation
@@ -16,7 +17,7 @@ def _pairs(entries: list[inputs.TagInput] | list[inputs.ParamInput]) -> list[tup
 
 
 @strawberry.type
-class Mutation(WebhookMutation, TokenMutation, PolicyMutation):
+class Mutation(WebhookMutation, TokenMutation, PolicyMutation, RequestMutation):
     @strawberry.mutation
     async def create_model(
         self, info: Ctx, input: inputs.CreateModelInput

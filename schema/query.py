@@ -8,6 +8,7 @@ from schema.connections import Connection, connection
 from schema.enums import OrderDirection
 from schema.inputs import ModelFilter, ModelOrder
 from schema.policy_fields import PolicyQuery
+from schema.request_fields import RequestQuery
 from schema.token_fields import TokenQuery
 from schema.types import Ctx, ModelVersion, RegisteredModel
 from schema.webhook_fields import WebhookQuery
@@ -16,7 +17,7 @@ from storage.queries.models import ModelOrder as StorageModelOrder
 
 
 @strawberry.type
-class Query(WebhookQuery, TokenQuery, AuditQuery, PolicyQuery):
+class Query(WebhookQuery, TokenQuery, AuditQuery, PolicyQuery, RequestQuery):
     @strawberry.field(description="A model by name; NOT_FOUND if there is none.")
     async def model(self, info: Ctx, name: str) -> RegisteredModel:
         return RegisteredModel.of(await models.get_model(info.context, name))

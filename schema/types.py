@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import history as history_use_cases
+from resolvers import transition_requests as request_use_cases
 from resolvers import versions as version_use_cases
 from resolvers.context import RequestContext
 from schema.connections import Connection, connection
-from schema.enums import Stage, StageChangeCause
+from schema.enums import RequestStatus, Stage, StageChangeCause
 from storage.records import AliasRecord, HistoryRecord, ModelRecord, TagRecord, VersionRecord
+
+if TYPE_CHECKING:
+    from schema.request_types import TransitionRequest
 
 Ctx = Info[RequestContext, None]
 
@@ -169,6 +174,17 @@ class ModelVersion:
             info.context, self._record.model_id, self._record.version, first=first, after=after
         )
         return connection(page, StageTransition.of, after=after)
+
+    @strawberry.field(description="Transition requests of this version, newest first.")
+    async def transition_requests(
+        self, info: Ctx, status: RequestStatus | None = None
+    ) -> list[Annotated[TransitionRequest, strawberry.lazy("schema.request_types")]]:
+        from schema.request_types import TransitionRequest
+
+        found = await request_use_cases.requests_of_version(
+            info.context, self._record.model_id, self._record.version, status
+        )
+        return [TransitionRequest.of(r) for r in found]
 
 
 @strawberry.type(description="A movable name for one version of a model.")

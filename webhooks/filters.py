@@ -15,6 +15,13 @@ EVENT_TYPES = (
     "tag.deleted",
     "alias.set",
     "alias.deleted",
+    "transition_request.created",
+    "transition_request.approved",
+    "transition_request.rejected",
+    "transition_request.cancelled",
+    "transition_request.completed",
+    "transition_request.stale",
+    "check.reported",
 )
 TEST_EVENT = "webhook.test"
 

@@ -6,7 +6,13 @@ Field names follow the GraphQL schema (camelCase), timestamps are ISO-8601 UTC.
 from datetime import datetime
 from typing import Any
 
-from storage.records import ModelRecord, VersionRecord
+from storage.records import (
+    CheckReportRecord,
+    ModelRecord,
+    ReviewRecord,
+    TransitionRequestRecord,
+    VersionRecord,
+)
 
 
 def _time(value: datetime) -> str:
@@ -45,3 +51,45 @@ def version_json(model_name: str, version: VersionRecord) -> dict[str, Any]:
 
 def timestamp(value: datetime) -> str:
     return _time(value)
+
+
+def _maybe_time(value: datetime | None) -> str | None:
+    return _time(value) if value is not None else None
+
+
+def request_json(model_name: str, request: TransitionRequestRecord) -> dict[str, Any]:
+    return {
+        "id": str(request.id),
+        "modelName": model_name,
+        "version": request.version,
+        "fromStage": request.from_stage.value,
+        "toStage": request.to_stage.value,
+        "archiveExisting": request.archive_existing,
+        "status": request.status.value,
+        "comment": request.comment,
+        "requestedBy": request.requested_by,
+        "createdAt": _time(request.created_at),
+        "updatedAt": _time(request.updated_at),
+        "resolvedAt": _maybe_time(request.resolved_at),
+        "resolvedBy": request.resolved_by,
+    }
+
+
+def review_json(review: ReviewRecord) -> dict[str, Any]:
+    return {
+        "kind": review.kind.value,
+        "actor": review.actor,
+        "comment": review.comment,
+        "createdAt": _time(review.created_at),
+    }
+
+
+def check_json(report: CheckReportRecord) -> dict[str, Any]:
+    return {
+        "name": report.name,
+        "status": report.status.value,
+        "summary": report.summary,
+        "detailsUrl": report.details_url,
+        "reportedBy": report.reported_by,
+        "createdAt": _time(report.created_at),
+    }

@@ -1,0 +1,195 @@
+"""Transition requests, their reviews and CI checks as GraphQL sees them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from resolvers.request_gate import latest_reports, needed_approvals, policy_of
+from schema.enums import CheckStatus, RequestStatus, Stage
+from schema.types import Ctx, ModelVersion, RegisteredModel
+from storage.enums import ReviewKind
+from storage.records import CheckReportRecord, ReviewRecord, TransitionRequestRecord
+
+
+@strawberry.type(description="An approval, a rejection or a comment on a request.")
+class TransitionReview:
+    actor: str
+    comment: str | None
+    created_at: datetime
+
+    @staticmethod
+    def of(record: ReviewRecord) -> TransitionReview:
+        return TransitionReview(
+            actor=record.actor, comment=record.comment, created_at=record.created_at
+        )
+
+
+@strawberry.type(description="One report of a CI check on a request.")
+class CheckReport:
+    name: str
+    status: CheckStatus
+    summary: str | None
+    details_url: str | None
+    reported_by: str
+    created_at: datetime
+
+    @staticmethod
+    def of(record: CheckReportRecord) -> CheckReport:
+        return CheckReport(
+            name=record.name,
+            status=record.status,
+            summary=record.summary,
+            details_url=record.details_url,
+            reported_by=record.reported_by,
+            created_at=record.created_at,
+        )
+
+
+@strawberry.type(
+    description="A request to move a version to a stage once approvals and checks allow it."
+)
+class TransitionRequest:
+    _record: strawberry.Private[TransitionRequestRecord]
+    id: strawberry.ID
+    version: int
+    from_stage: Stage = strawberry.field(
+        description="The version's stage when requested; if it moves, the request is STALE."
+    )
+    to_stage: Stage
+    archive_existing: bool
+    status: RequestStatus
+    comment: str | None = strawberry.field(description="Also the stage history's comment.")
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None = strawberry.field(description="When it left PENDING.")
+    resolved_by: str | None = strawberry.field(
+        description="Whose call completed, rejected, cancelled or outdated it."
+    )
+
+    @staticmethod
+    def of(record: TransitionRequestRecord) -> TransitionRequest:
+        return TransitionRequest(
+            _record=record,
+            id=strawberry.ID(str(record.id)),
+            version=record.version,
+            from_stage=record.from_stage,
+            to_stage=record.to_stage,
+            archive_existing=record.archive_existing,
+            status=record.status,
+            comment=record.comment,
+            requested_by=record.requested_by,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            resolved_at=record.resolved_at,
+            resolved_by=record.resolved_by,
+        )
+
+    @strawberry.field
+    async def model(self, info: Ctx) -> RegisteredModel:
+        found = await info.context.loaders.model_by_id.load(self._record.model_id)
+        assert found is not None, "a request's model exists while the request does"
+        return RegisteredModel.of(found)
+
+    @strawberry.field(description="The version, unless it has been deleted since.")
+    async def model_version(self, info: Ctx) -> ModelVersion | None:
+        found = await info.context.loaders.version_by_model_id.load(
+            (self._record.model_id, self._record.version)
+        )
+        return ModelVersion.of(found) if found else None
+
+    @strawberry.field(
+        description="Approvals needed under the stage policy now: at least one, never "
+        "counting the requester's."
+    )
+    async def required_approvals(self, info: Ctx) -> int:
+        return needed_approvals(await policy_of(info.context, self._record))
+
+    @strawberry.field(description="Checks whose latest report must be SUCCESS (the policy now).")
+    async def required_checks(self, info: Ctx) -> list[str]:
+        return list((await policy_of(info.context, self._record)).required_checks)
+
+    async def _reviews(self, info: Ctx, kind: ReviewKind) -> list[TransitionReview]:
+        found = await info.context.loaders.request_reviews.load(self._record.id)
+        return [TransitionReview.of(r) for r in found if r.kind == kind]
+
+    @strawberry.field(description="Oldest first.")
+    async def approvals(self, info: Ctx) -> list[TransitionReview]:
+        return await self._reviews(info, ReviewKind.APPROVED)
+
+    @strawberry.field
+    async def rejections(self, info: Ctx) -> list[TransitionReview]:
+        return await self._reviews(info, ReviewKind.REJECTED)
+
+    @strawberry.field(description="Oldest first.")
+    async def comments(self, info: Ctx) -> list[TransitionReview]:
+        return await self._reviews(info, ReviewKind.COMMENTED)
+
+    @strawberry.field(description="The latest report of each check, by name.")
+    async def checks(self, info: Ctx) -> list[CheckReport]:
+        found = await info.context.loaders.request_checks.load(self._record.id)
+        return [CheckReport.of(r) for r in latest_reports(found).values()]
+
+    @strawberry.field(description="Every report, oldest first.")
+    async def check_history(self, info: Ctx) -> list[CheckReport]:
+        found = await info.context.loaders.request_checks.load(self._record.id)
+        return [CheckReport.of(r) for r in found]
+
+
+@strawberry.input
+class RequestTransitionInput:
+    model_name: str
+    version: int
+    stage: Stage
+    archive_existing: bool = strawberry.field(
+        default=False, description="Passed on to the transition when it executes."
+    )
+    comment: str | None = None
+
+
+@strawberry.input
+class ReviewTransitionRequestInput:
+    id: strawberry.ID
+    comment: str | None = None
+
+
+@strawberry.input
+class CommentOnTransitionRequestInput:
+    id: strawberry.ID
+    comment: str
+
+
+@strawberry.input
+class CancelTransitionRequestInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class ReportCheckInput:
+    request_id: strawberry.ID
+    name: str = strawberry.field(description="Letters, digits, '_' or '-', e.g. `validation`.")
+    status: CheckStatus
+    summary: str | None = None
+    details_url: str | None = strawberry.field(default=None, description="An http(s) link.")
+
+
+@strawberry.input(description="Requests matching all the given fields.")
+class TransitionRequestFilter:
+    model: str | None = None
+    status: RequestStatus | None = None
+    stage: Stage | None = strawberry.field(default=None, description="The target stage.")
+
+
+@strawberry.type
+class TransitionRequestPayload:
+    transition_request: TransitionRequest
+
+
+@strawberry.type
+class ReportCheckPayload:
+    check: CheckReport
+    transition_request: TransitionRequest = strawberry.field(
+        description="COMPLETED when this report let it through."
+    )

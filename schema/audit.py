@@ -4,8 +4,19 @@ The extension is added to each Mutation field in schema/schema.py, so a new
 mutation cannot forget it.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationType,
+    SelectionSetNode,
+    get_operation_ast,
+)
 from strawberry.extensions import FieldExtension
 from strawberry.extensions.field_extension import AsyncExtensionResolver
 from strawberry.types import Info
@@ -38,6 +49,29 @@ def entry_for(action: str, arguments: dict[str, Any]) -> AuditEntry:
         model_name=model if isinstance(model, str) else None,
         target=str(target) if target is not None else None,
     )
+
+
+def attempted_mutations(document: DocumentNode, operation_name: str | None) -> list[str]:
+    """The root mutation fields a validated operation asks for, through fragments too."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation != OperationType.MUTATION:
+        return []
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+
+    # Validation has ruled out fragment cycles and unknown fragments.
+    def fields(selection_set: SelectionSetNode) -> Iterator[str]:
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if not selection.name.value.startswith("__"):
+                    yield selection.name.value
+            elif isinstance(selection, InlineFragmentNode):
+                yield from fields(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                yield from fields(fragments[selection.name.value].selection_set)
+
+    return list(fields(operation.selection_set))
 
 
 class AuditedMutation(FieldExtension):

@@ -17,13 +17,10 @@ from typing import Any, TypeGuard, cast
 from graphql import (
     DocumentNode,
     ExecutionResult,
-    FieldNode,
     GraphQLError,
     GraphQLFormattedError,
     GraphQLSyntaxError,
-    OperationType,
     execute,
-    get_operation_ast,
     parse,
     specified_rules,
     validate,
@@ -36,6 +33,7 @@ from resolvers import audit
 from resolvers.audit import AuditEntry
 from resolvers.context import RequestContext
 from resolvers.errors import RegistryError, Unauthenticated
+from schema.audit import attempted_mutations
 from schema.limits import QUERY_TOO_COMPLEX, QueryCostRule
 from schema.schema import schema
 from storage.clock import utcnow
@@ -137,19 +135,15 @@ async def _refuse_unauthenticated(
 ) -> Response:
     """Nothing runs without a valid token; attempted mutations are audited as refused."""
     refusal = Unauthenticated(context.auth_problem)
-    operation = get_operation_ast(document, operation_name)
-    if operation is not None and operation.operation == OperationType.MUTATION:
-        for selection in operation.selection_set.selections:
-            if isinstance(selection, FieldNode):
-                entry = AuditEntry(action=selection.name.value, input={})
-                await audit.write_alone(
-                    context.db,
-                    entry,
-                    context.caller,
-                    result=refusal.code,
-                    message=refusal.message,
-                    now=utcnow(),
-                )
+    for action in attempted_mutations(document, operation_name):
+        await audit.write_alone(
+            context.db,
+            AuditEntry(action=action, input={}),
+            context.caller,
+            result=refusal.code,
+            message=refusal.message,
+            now=utcnow(),
+        )
     error = {"message": refusal.message, "extensions": refusal.extensions}
     return Response({"errors": [error]}, unauthenticated=True)
 

@@ -97,10 +97,17 @@ async def test_each_mutation_of_a_document_gets_its_own_row(
         ("anonymous", "UNAUTHENTICATED"),
         ("anonymous", "UNAUTHENTICATED"),
     ]
+    # Fragments do not hide an attempt.
+    hidden = """
+    mutation { __typename ...F ... on Mutation { deleteModel(input: {name: "m"}) { __typename } } }
+    fragment F on Mutation { createModel(input: {name: "x"}) { __typename } }
+    """
+    assert (await api.as_token(None).post(hidden)).status_code == 401
+    assert [r["action"] for r in (await audit_rows(db))[4:]] == ["createModel", "deleteModel"]
     # Queries are not audited, not even refused ones.
     assert (await api.as_token(None).post("{ viewer { name } }")).status_code == 401
     await api.data("{ viewer { name } }")
-    assert len(await audit_rows(db)) == 4
+    assert len(await audit_rows(db)) == 6
 
 
 async def test_the_callers_request_id_is_kept_and_echoed(api: GraphQLClient, db: Database) -> None:

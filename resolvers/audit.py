@@ -24,6 +24,8 @@ logger = logging.getLogger("modelreg.audit")
 OK = "OK"
 # Input fields whose values never reach the log, whatever the mutation.
 _SECRET_NAME = re.compile(r"secret|token|password|credential", re.IGNORECASE)
+# user:password@ in any URL (a webhook url, a version's source) is a secret too.
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/?#@\s]+@")
 _TEXT_MAX = 500
 _ITEMS_MAX = 50
 
@@ -68,8 +70,9 @@ def summarize(value: Any) -> Any:
         return [summarize(item) for item in value[:_ITEMS_MAX]]
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, str) and len(value) > _TEXT_MAX:
-        return value[:_TEXT_MAX] + "…"
+    if isinstance(value, str):
+        value = _URL_CREDENTIALS.sub("[redacted]@", value)
+        return value[:_TEXT_MAX] + "…" if len(value) > _TEXT_MAX else value
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)

@@ -298,3 +298,14 @@ async def test_an_unexpected_failure_is_audited_without_its_details(
     assert row["result"] == "INTERNAL_SERVER_ERROR"
     assert row["action"] == "createModel"
     assert "hunter2" not in str(row)
+
+
+async def test_credentials_in_urls_are_not_kept(api: GraphQLClient, db: Database) -> None:
+    await register(api, "fraud", source="s3://AKIAKEY:hunter2@bucket/fraud")
+    webhook = "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { secret } }"
+    variables = {"i": {"url": "https://bob:hunter2@hooks.example.com/x", "events": ["*"]}}
+    assert await api.code(webhook, variables) == "BAD_USER_INPUT"
+    registered, refused = await audit_rows(db)
+    assert registered["input"]["source"] == "s3://[redacted]@bucket/fraud"
+    assert refused["input"]["url"] == "https://[redacted]@hooks.example.com/x"
+    assert "hunter2" not in str(await audit_rows(db))

@@ -26,6 +26,21 @@ ROLLBACK = f"""mutation($input: RollbackInput!) {{
   rollback(input: $input) {{
     restored {{ {VERSION_FIELDS} }} demoted {{ version stage }} }} }}"""
 RESOLVE = f"""query($uri: String!) {{ resolveModelUri(uri: $uri) {{ {VERSION_FIELDS} }} }}"""
+REQUEST_FIELDS = (
+    "id status version fromStage toStage requestedBy comment requiredApprovals requiredChecks "
+    "model { name } modelVersion { version stage } approvals { actor comment } "
+    "checks { name status summary detailsUrl }"
+)
+REQUEST_TRANSITION = f"""mutation($input: RequestTransitionInput!) {{
+  requestTransition(input: $input) {{ transitionRequest {{ {REQUEST_FIELDS} }} }} }}"""
+APPROVE = f"""mutation($input: ReviewTransitionRequestInput!) {{
+  approveTransitionRequest(input: $input) {{ transitionRequest {{ {REQUEST_FIELDS} }} }} }}"""
+REJECT = f"""mutation($input: ReviewTransitionRequestInput!) {{
+  rejectTransitionRequest(input: $input) {{ transitionRequest {{ {REQUEST_FIELDS} }} }} }}"""
+REPORT_CHECK = f"""mutation($input: ReportCheckInput!) {{
+  reportCheck(input: $input) {{
+    check {{ name status summary detailsUrl reportedBy }}
+    transitionRequest {{ {REQUEST_FIELDS} }} }} }}"""
 
 
 class ClientError(Exception):
@@ -99,6 +114,38 @@ def rollback(args: argparse.Namespace) -> dict[str, Any]:
     return _call(ROLLBACK, {"input": payload}, "rollback")
 
 
+def request_transition(args: argparse.Namespace) -> dict[str, Any]:
+    payload = {
+        "modelName": args.model,
+        "version": args.version,
+        "stage": args.stage.upper(),
+        "archiveExisting": args.archive_existing,
+        "comment": args.comment,
+    }
+    return _call(REQUEST_TRANSITION, {"input": payload}, "requestTransition")
+
+
+def approve(args: argparse.Namespace) -> dict[str, Any]:
+    payload = {"id": args.request_id, "comment": args.comment}
+    return _call(APPROVE, {"input": payload}, "approveTransitionRequest")
+
+
+def reject(args: argparse.Namespace) -> dict[str, Any]:
+    payload = {"id": args.request_id, "comment": args.comment}
+    return _call(REJECT, {"input": payload}, "rejectTransitionRequest")
+
+
+def report_check(args: argparse.Namespace) -> dict[str, Any]:
+    payload = {
+        "requestId": args.request_id,
+        "name": args.name,
+        "status": args.status.upper(),
+        "summary": args.summary,
+        "detailsUrl": args.details_url,
+    }
+    return _call(REPORT_CHECK, {"input": payload}, "reportCheck")
+
+
 def resolve(args: argparse.Namespace) -> dict[str, Any]:
     return _call(RESOLVE, {"uri": args.uri}, "resolveModelUri")
 
@@ -128,6 +175,30 @@ def add_client_commands(commands: "argparse._SubParsersAction[argparse.ArgumentP
     back.add_argument("--to-version", type=int)
     back.add_argument("--comment")
     back.set_defaults(client=rollback)
+
+    asking = commands.add_parser(
+        "request-transition", help="ask for a stage change that waits for approvals and checks"
+    )
+    asking.add_argument("model")
+    asking.add_argument("version", type=int)
+    asking.add_argument("stage", help="none, staging, production or archived")
+    asking.add_argument("--archive-existing", action="store_true")
+    asking.add_argument("--comment")
+    asking.set_defaults(client=request_transition)
+
+    for name, run, verb in (("approve", approve, "approve"), ("reject", reject, "reject")):
+        review = commands.add_parser(name, help=f"{verb} a transition request (maintainers)")
+        review.add_argument("request_id")
+        review.add_argument("--comment")
+        review.set_defaults(client=run)
+
+    check = commands.add_parser("report-check", help="report a CI check on a transition request")
+    check.add_argument("request_id")
+    check.add_argument("name", help="the check's name, e.g. validation")
+    check.add_argument("status", help="pending, success or failure")
+    check.add_argument("--summary")
+    check.add_argument("--details-url", help="an http(s) link to the run")
+    check.set_defaults(client=report_check)
 
     uri = commands.add_parser("resolve", help="resolve models:/NAME/STAGE|VERSION|latest|@ALIAS")
     uri.add_argument("uri")

@@ -7,13 +7,14 @@ from resolvers import transition_requests as use_cases
 from resolvers.webhooks import parse_id
 from schema.connections import Connection, connection
 from schema.request_types import (
+    ApproveTransitionRequestInput,
     CancelTransitionRequestInput,
     CheckReport,
     CommentOnTransitionRequestInput,
+    RejectTransitionRequestInput,
     ReportCheckInput,
     ReportCheckPayload,
     RequestTransitionInput,
-    ReviewTransitionRequestInput,
     TransitionRequest,
     TransitionRequestFilter,
     TransitionRequestPayload,
@@ -75,7 +76,7 @@ class RequestMutation:
         "when approvals and checks are complete."
     )
     async def approve_transition_request(
-        self, info: Ctx, input: ReviewTransitionRequestInput
+        self, info: Ctx, input: ApproveTransitionRequestInput
     ) -> TransitionRequestPayload:
         record = await request_decisions.approve_request(
             info.context, parse_id(input.id), input.comment
@@ -84,7 +85,7 @@ class RequestMutation:
 
     @strawberry.mutation(description="Reject (maintainers, not the requester).")
     async def reject_transition_request(
-        self, info: Ctx, input: ReviewTransitionRequestInput
+        self, info: Ctx, input: RejectTransitionRequestInput
     ) -> TransitionRequestPayload:
         record = await request_decisions.reject_request(
             info.context, parse_id(input.id), input.comment

@@ -150,9 +150,15 @@ class RequestTransitionInput:
 
 
 @strawberry.input
-class ReviewTransitionRequestInput:
+class ApproveTransitionRequestInput:
     id: strawberry.ID
     comment: str | None = None
+
+
+@strawberry.input
+class RejectTransitionRequestInput:
+    id: strawberry.ID
+    comment: str | None = strawberry.field(default=None, description="Why, for the requester.")
 
 
 @strawberry.input

@@ -33,9 +33,9 @@ REQUEST_FIELDS = (
 )
 REQUEST_TRANSITION = f"""mutation($input: RequestTransitionInput!) {{
   requestTransition(input: $input) {{ transitionRequest {{ {REQUEST_FIELDS} }} }} }}"""
-APPROVE = f"""mutation($input: ReviewTransitionRequestInput!) {{
+APPROVE = f"""mutation($input: ApproveTransitionRequestInput!) {{
   approveTransitionRequest(input: $input) {{ transitionRequest {{ {REQUEST_FIELDS} }} }} }}"""
-REJECT = f"""mutation($input: ReviewTransitionRequestInput!) {{
+REJECT = f"""mutation($input: RejectTransitionRequestInput!) {{
   rejectTransitionRequest(input: $input) {{ transitionRequest {{ {REQUEST_FIELDS} }} }} }}"""
 REPORT_CHECK = f"""mutation($input: ReportCheckInput!) {{
   reportCheck(input: $input) {{

@@ -5,9 +5,10 @@ from typing import Any
 
 import pytest
 
+from server.settings import Settings
 from storage.database import Database
 from storage.enums import Role
-from tests.conftest import issue_token
+from tests.conftest import issue_token, serving
 from tests.graphql import GraphQLClient, register, transition
 from tests.request_client import (
     APPROVE,
@@ -21,10 +22,13 @@ from tests.request_client import (
     fraud_in_production,
     gated_team,
     read,
+    report,
     request,
     stages_of,
+    team_of,
 )
 from tests.snapshot import snapshot
+from tests.test_query_count import counting_statements
 
 LIST = """
 query($first: Int, $after: String, $filter: TransitionRequestFilter) {
@@ -242,3 +246,29 @@ async def test_listing_newest_first_with_filters_and_keyset_pages(team: Team) ->
     assert [r["id"] for r in of_version] == [made[2]["id"], made[0]["id"]]
     pending = await team.reader.data(OF_VERSION, {"status": "PENDING"})
     assert [r["id"] for r in pending["modelVersion"]["transitionRequests"]] == [made[2]["id"]]
+
+
+NESTED = """query($first: Int!) { transitionRequests(first: $first) { edges { node {
+  id requiredApprovals requiredChecks model { name } modelVersion { version stage
+    transitionRequests { id } }
+  approvals { actor } rejections { actor } comments { actor } checks { name } checkHistory { name }
+} } } }"""
+
+
+async def test_nested_request_fields_cost_the_same_for_5_or_40_requests(db: Database) -> None:
+    async with serving(db, Settings(webhook_dispatcher=False), gated=True) as admin:
+        team = await team_of(db, admin)
+        for i in range(40):
+            name = f"model-{i:02d}"
+            await register(admin, name)
+            asked = await request(team.writer, name, 1, "PRODUCTION")
+            await team.maya.data(COMMENT, {"id": asked["id"], "comment": "why?"})
+            await report(team.writer, asked["id"], "validation", "SUCCESS")
+        await team.reader.data(NESTED, {"first": 1})  # token bookkeeping, not the query's
+        counts = {}
+        for first in (5, 40):
+            with counting_statements(db) as statements:
+                data = await team.reader.data(NESTED, {"first": first})
+            assert len(data["transitionRequests"]["edges"]) == first
+            counts[first] = len(statements)
+        assert counts[5] == counts[40], counts

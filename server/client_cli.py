@@ -98,15 +98,19 @@ def create_version(args: argparse.Namespace) -> dict[str, Any]:
     return _call(CREATE_VERSION, {"input": payload}, "createModelVersion")
 
 
-def transition(args: argparse.Namespace) -> dict[str, Any]:
-    payload = {
+def _stage_change(args: argparse.Namespace) -> dict[str, Any]:
+    """The input of `transition` and `request-transition`."""
+    return {
         "modelName": args.model,
         "version": args.version,
         "stage": args.stage.upper(),
         "archiveExisting": args.archive_existing,
         "comment": args.comment,
     }
-    return _call(TRANSITION, {"input": payload}, "transitionStage")
+
+
+def transition(args: argparse.Namespace) -> dict[str, Any]:
+    return _call(TRANSITION, {"input": _stage_change(args)}, "transitionStage")
 
 
 def rollback(args: argparse.Namespace) -> dict[str, Any]:
@@ -115,14 +119,7 @@ def rollback(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def request_transition(args: argparse.Namespace) -> dict[str, Any]:
-    payload = {
-        "modelName": args.model,
-        "version": args.version,
-        "stage": args.stage.upper(),
-        "archiveExisting": args.archive_existing,
-        "comment": args.comment,
-    }
-    return _call(REQUEST_TRANSITION, {"input": payload}, "requestTransition")
+    return _call(REQUEST_TRANSITION, {"input": _stage_change(args)}, "requestTransition")
 
 
 def approve(args: argparse.Namespace) -> dict[str, Any]:
@@ -150,6 +147,14 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
     return _call(RESOLVE, {"uri": args.uri}, "resolveModelUri")
 
 
+def _stage_change_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model")
+    parser.add_argument("version", type=int)
+    parser.add_argument("stage", help="none, staging, production or archived")
+    parser.add_argument("--archive-existing", action="store_true")
+    parser.add_argument("--comment")
+
+
 def add_client_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     register = commands.add_parser("register", help="register the next version of a model")
     register.add_argument("model")
@@ -163,11 +168,7 @@ def add_client_commands(commands: "argparse._SubParsersAction[argparse.ArgumentP
     register.set_defaults(client=create_version)
 
     stage = commands.add_parser("transition", help="move a version to a stage")
-    stage.add_argument("model")
-    stage.add_argument("version", type=int)
-    stage.add_argument("stage", help="none, staging, production or archived")
-    stage.add_argument("--archive-existing", action="store_true")
-    stage.add_argument("--comment")
+    _stage_change_arguments(stage)
     stage.set_defaults(client=transition)
 
     back = commands.add_parser("rollback", help="restore the previous Production version")
@@ -179,11 +180,7 @@ def add_client_commands(commands: "argparse._SubParsersAction[argparse.ArgumentP
     asking = commands.add_parser(
         "request-transition", help="ask for a stage change that waits for approvals and checks"
     )
-    asking.add_argument("model")
-    asking.add_argument("version", type=int)
-    asking.add_argument("stage", help="none, staging, production or archived")
-    asking.add_argument("--archive-existing", action="store_true")
-    asking.add_argument("--comment")
+    _stage_change_arguments(asking)
     asking.set_defaults(client=request_transition)
 
     for name, run, verb in (("approve", approve, "approve"), ("reject", reject, "reject")):

@@ -50,6 +50,7 @@ async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
     now = utcnow()
     async with ctx.transaction() as conn:
         model, number, created = await _next_version_number(conn, name, ctx.actor)
+        ctx.audit_target(model=name, target=f"{name}/{number}")
         record = await versions.insert_version(
             conn,
             model_id=model.id,

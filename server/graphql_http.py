@@ -75,7 +75,10 @@ class GraphQLEndpoint:
             await context.close()
         headers = {REQUEST_ID_HEADER: context.request_id}
         if result.unauthenticated:
-            headers["www-authenticate"] = 'Bearer realm="modelreg"'
+            # RFC 6750: say invalid_token when one was sent, nothing more when none was.
+            sent = "authorization" in request.headers
+            error = ', error="invalid_token"' if sent else ""
+            headers["www-authenticate"] = f'Bearer realm="modelreg"{error}'
             return _json(result.body, 401, headers)
         return _json(result.body, 400 if result.bad_request else 200, headers)
 

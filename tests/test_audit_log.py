@@ -64,6 +64,7 @@ async def test_each_successful_mutation_writes_exactly_one_row(
         "comment": "looks good",
         "force": False,
     }
+    assert registered["target"] == "fraud/1"
     assert registered["input"]["source"] == "s3://models/fraud"
     assert registered["input"]["runId"] == "run-1"
     assert registered["input"]["metrics"] == [{"key": "auc", "value": 0.91}]

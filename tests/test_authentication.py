@@ -532,3 +532,11 @@ def test_with_auth_disabled_everyone_is_an_anonymous_admin(tmp_path: Path) -> No
             {"node": {"actor": "anonymous", "action": "createModel", "result": "OK"}}
         ]
     assert json.loads(token_command(env, "list", "--all").stdout) == []
+
+
+async def test_the_challenge_says_invalid_token_only_when_one_was_sent(api: GraphQLClient) -> None:
+    query, variables = "{ viewer { name } }", dict[str, Any]()
+    missing = await post_with(api, None, query, variables)
+    assert missing.headers["www-authenticate"] == 'Bearer realm="modelreg"'
+    unknown = await post_with(api, f"Bearer {UNKNOWN_TOKEN}", query, variables)
+    assert unknown.headers["www-authenticate"] == 'Bearer realm="modelreg", error="invalid_token"'

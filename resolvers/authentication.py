@@ -29,8 +29,11 @@ async def authenticate(ctx: RequestContext, authorization: str | None) -> None:
     if not token.startswith(TOKEN_PREFIX):
         ctx.auth_problem = "that is not a modelreg token (they start with mr_)"
         return
-    async with ctx.read() as conn:
-        record = await tokens.token_by_hash(conn, hash_token(token))
+    token_hash = hash_token(token)
+    record = ctx.token_cache.get(token_hash)
+    if record is None:
+        async with ctx.read() as conn:
+            record = await tokens.token_by_hash(conn, token_hash)
     now = utcnow()
     if record is None:
         ctx.auth_problem = "unknown token"
@@ -43,6 +46,7 @@ async def authenticate(ctx: RequestContext, authorization: str | None) -> None:
         ctx.claimed_actor = record.name
         ctx.auth_problem = f"token {record.name!r} expired at {record.expires_at.isoformat()}"
         return
+    ctx.token_cache.remember(token_hash, record)
     ctx.principal = Principal(
         name=record.name,
         role=record.role,
@@ -53,3 +57,4 @@ async def authenticate(ctx: RequestContext, authorization: str | None) -> None:
         await ctx.loaders.close()
         async with ctx.db.transaction() as conn:
             await tokens.touch(conn, record.id, now)
+        ctx.token_cache.used(token_hash, now)

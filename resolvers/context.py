@@ -13,6 +13,7 @@ from resolvers import audit
 from resolvers.audit import AuditEntry, Caller
 from resolvers.authorization import ANONYMOUS, Principal, require
 from resolvers.loaders import Loaders
+from resolvers.token_cache import TokenCache
 from storage.clock import utcnow
 from storage.database import Database
 from storage.enums import Role
@@ -35,6 +36,7 @@ class RequestContext:
     # The name of a token that was presented but refused (expired, revoked), for the audit log.
     claimed_actor: str | None = None
     webhooks: WebhookRuntime = field(default_factory=WebhookRuntime)
+    token_cache: TokenCache = field(default_factory=TokenCache)
     request_id: str = field(default_factory=new_request_id)
     client_address: str | None = None
     # The mutation that is running (set by the schema's audit extension).

@@ -194,6 +194,7 @@ async def revoke_token(ctx: RequestContext, name: str) -> TokenRecord:
         record = await tokens.revoke(conn, name, actor=ctx.actor, now=utcnow())
         if record is None:
             raise NotFound(f"no active token named {name!r}", name=name)
+    ctx.token_cache.forget(name)
     return record
 
 

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from resolvers.token_cache import TokenCache
 from server.graphql_http import GraphQLEndpoint
 from server.health import router as health_router
 from server.settings import Settings, get_settings
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 runtime.wake = dispatcher.wake
             app.state.db = db
             app.state.webhooks = runtime
+            app.state.token_cache = TokenCache(settings.auth_cache_seconds)
             yield
         finally:
             if dispatcher is not None:

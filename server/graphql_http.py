@@ -60,6 +60,7 @@ class GraphQLEndpoint:
         context = RequestContext(
             db=request.app.state.db,
             webhooks=request.app.state.webhooks,
+            token_cache=request.app.state.token_cache,
             request_id=_request_id(request),
             client_address=request.client.host if request.client else None,
         )

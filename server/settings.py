@@ -37,6 +37,12 @@ class Settings(BaseSettings):
         description="`disabled` lets every request act as an admin named anonymous "
         "(local experiments only)",
     )
+    auth_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="how long a process remembers a valid token; a revocation made "
+        "elsewhere takes effect here within this time (0: look up every request)",
+    )
     secret_key: str | None = Field(
         default=None,
         description="encrypts webhook secrets at rest (a Fernet key or any long passphrase)",

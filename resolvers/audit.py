@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.utils.str_converters import to_camel_case
 
 from storage.database import Database
 from storage.queries import audit
@@ -50,11 +51,6 @@ class Caller:
     client_address: str | None
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def summarize(value: Any) -> Any:
     """A JSON-able summary of a mutation argument, without secrets."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -62,7 +58,9 @@ def summarize(value: Any) -> Any:
         return summarize(fields)
     if isinstance(value, dict):
         return {
-            _camel(str(key)): "[redacted]" if _SECRET_NAME.search(str(key)) else summarize(item)
+            to_camel_case(str(key)): "[redacted]"
+            if _SECRET_NAME.search(str(key))
+            else summarize(item)
             for key, item in value.items()
             if item is not None and type(item).__name__ != "UnsetType"
         }

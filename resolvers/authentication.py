@@ -31,6 +31,10 @@ async def authenticate(ctx: RequestContext, authorization: str | None) -> None:
         return
     token_hash = hash_token(token)
     record = ctx.token_cache.get(token_hash)
+    # Only a record just read from the database starts a cache entry: remembering
+    # a cached one again would restart its timer, and a token in steady use would
+    # then outlive its revocation elsewhere for as long as it kept being used.
+    fresh = record is None
     if record is None:
         async with ctx.read() as conn:
             record = await tokens.token_by_hash(conn, token_hash)
@@ -46,7 +50,8 @@ async def authenticate(ctx: RequestContext, authorization: str | None) -> None:
         ctx.claimed_actor = record.name
         ctx.auth_problem = f"token {record.name!r} expired at {record.expires_at.isoformat()}"
         return
-    ctx.token_cache.remember(token_hash, record)
+    if fresh:
+        ctx.token_cache.remember(token_hash, record)
     ctx.principal = Principal(
         name=record.name,
         role=record.role,

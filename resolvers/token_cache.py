@@ -3,7 +3,8 @@
 Looking the token up was about a sixth of a read request's time (measured
 with `make bench`). A revocation made through this process forgets the token
 at once; one made elsewhere (another replica, the CLI) takes effect here
-within `ttl_seconds`. Expiry is checked on every request, cached or not.
+within `ttl_seconds` of the lookup that filled the entry, however often the
+token is used meanwhile. Expiry is checked on every request, cached or not.
 """
 
 import time
@@ -34,6 +35,11 @@ class TokenCache:
         return record
 
     def remember(self, token_hash: str, record: TokenRecord) -> None:
+        """Keep `record`, which was read from the database just now, for `ttl_seconds`.
+
+        Call it only with a fresh read: the entry's age counts from this call,
+        and `get` never extends it however often the token is used.
+        """
         if self.ttl_seconds <= 0:
             return
         if len(self._entries) >= self.max_entries:

@@ -1,5 +1,6 @@
 """The per-process token cache: how long a revocation made elsewhere can go unseen."""
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -35,6 +36,18 @@ def test_entries_live_for_the_ttl_and_revocation_forgets_them() -> None:
     assert cache.get("h") is None
 
 
+def test_an_entry_expires_ttl_after_its_lookup_however_often_it_is_used() -> None:
+    now = [100.0]
+    cache = TokenCache(ttl_seconds=2, clock=lambda: now[0])
+    cache.remember("h", token())
+    for _ in range(19):  # used every 0.1 s, and its lastUsedAt written once
+        now[0] += 0.1
+        assert cache.get("h") is not None
+        cache.used("h", datetime(2026, 1, 2, tzinfo=UTC))
+    now[0] += 0.11
+    assert cache.get("h") is None
+
+
 def test_a_zero_ttl_remembers_nothing_and_the_size_is_bounded() -> None:
     assert TokenCache(ttl_seconds=0).get("h") is None
     off = TokenCache(ttl_seconds=0)
@@ -64,3 +77,21 @@ async def test_a_revocation_made_elsewhere_is_seen_after_the_ttl(
             await ci.data(VIEWER)  # remembered: another replica's revocation is not seen yet
         else:
             assert await ci.code(VIEWER, status=401) == "UNAUTHENTICATED"
+
+
+async def test_a_token_in_steady_use_is_refused_within_the_ttl_of_a_revocation_elsewhere(
+    db: Database,
+) -> None:
+    ttl = 0.5
+    async with serving(db, Settings(auth_cache_seconds=ttl)) as api:
+        ci = api.as_token(await issue_token(db, "ci", Role.WRITER), "ci")
+        await ci.data(VIEWER)
+        async with db.transaction() as conn:
+            await conn.execute(revoke_in_database("ci"))
+        revoked_at = time.monotonic()
+        # Used back to back, as a busy CI job would: every use must not renew the entry.
+        while (response := await ci.post(VIEWER)).status_code == 200:
+            assert time.monotonic() - revoked_at < ttl + 2.0, "still accepted long after the TTL"
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert time.monotonic() - revoked_at < ttl + 0.5

@@ -34,6 +34,16 @@ def required_role(stage: Stage) -> Role:
     return Role.MAINTAINER if stage == Stage.PRODUCTION else Role.WRITER
 
 
+def authorize_leaving_production(ctx: RequestContext, model: str, version: VersionRecord) -> None:
+    """Taking a version out of PRODUCTION changes what serving loads: maintainers, like rollback."""
+    if version.stage == Stage.PRODUCTION:
+        ctx.authorize(
+            Role.MAINTAINER,
+            model=model,
+            action=f"moving version {version.version} out of PRODUCTION",
+        )
+
+
 def already_in_stage(name: str, version: int, stage: Stage) -> InvalidTransition:
     return InvalidTransition(
         f"version {version} of {name!r} is already in {stage.value}",
@@ -80,6 +90,7 @@ async def transition_stage(
         model, target = await locked_version(conn, ctx, name, version)
         if target.stage == stage:
             raise already_in_stage(name, version, stage)
+        authorize_leaving_production(ctx, name, target)
         policy = await policy_for(conn, model.id, stage)
         if policy.gated and not force:
             raise approval_required(policy, name, version)

@@ -9,7 +9,7 @@ from server.settings import Settings
 from storage.database import Database
 from storage.enums import Role
 from tests.conftest import issue_token, serving
-from tests.graphql import GraphQLClient, register, transition
+from tests.graphql import TRANSITION, GraphQLClient, register, transition
 from tests.request_client import (
     APPROVE,
     CANCEL,
@@ -175,6 +175,17 @@ async def test_a_version_moved_by_another_path_makes_its_requests_stale(team: Te
     fresh = await request(team.writer, "fraud", 2, "PRODUCTION")
     assert fresh["fromStage"] == "STAGING"
     assert (await approve(team.maya, fresh["id"]))["status"] == "COMPLETED"
+
+
+async def test_writers_take_a_version_out_of_production_only_through_a_request(
+    team: Team, db: Database
+) -> None:
+    archiving = {"input": {"modelName": "fraud", "version": 1, "stage": "ARCHIVED"}}
+    message = await refused(db, team.writer, TRANSITION, archiving, "FORBIDDEN")
+    assert "out of PRODUCTION" in message
+    asked = await request(team.writer, "fraud", 1, "ARCHIVED", comment="retire it")
+    assert (await approve(team.maya, asked["id"]))["status"] == "COMPLETED"
+    assert await stages_of(team.admin, "fraud") == {1: "ARCHIVED", 2: "NONE"}
 
 
 async def test_a_promotion_makes_requests_of_the_archived_version_stale(team: Team) -> None:

@@ -43,6 +43,15 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """A mutation of the request that was refused (or failed), not yet written."""
+
+    entry: AuditEntry
+    result: str
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Caller:
     """Who made the request, and from where."""
 
@@ -119,3 +128,28 @@ async def write_alone(
             await write(conn, entry, caller, result=result, message=message, now=now)
     except Exception:
         logger.exception("could not write the audit row of %s", entry.action)
+
+
+async def write_refusals(
+    db: Database, refusals: list[Refusal], caller: Caller, now: datetime
+) -> None:
+    """One row for all the refused mutations of a request: the first, naming the others.
+
+    A document of a thousand refused mutations costs one write, not a thousand.
+    """
+    if not refusals:
+        return
+    first = refusals[0]
+    entry = first.entry
+    if len(refusals) > 1:
+        others = [r.entry.action for r in refusals[1:]]
+        entry = dataclasses.replace(
+            entry,
+            input={
+                **entry.input,
+                "alsoRefused": others[:_ITEMS_MAX],
+                "refusedCount": len(refusals),
+            },
+        )
+    await write_alone(db, entry, caller, result=first.result, message=first.message, now=now)
+    refusals.clear()

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resolvers import audit
-from resolvers.audit import AuditEntry, Caller
+from resolvers.audit import AuditEntry, Caller, Refusal
 from resolvers.authorization import ANONYMOUS, Principal, require
+from resolvers.errors import database_errors
 from resolvers.loaders import Loaders
 from resolvers.token_cache import TokenCache
 from storage.clock import utcnow
@@ -41,6 +42,8 @@ class RequestContext:
     client_address: str | None = None
     # The mutation that is running (set by the schema's audit extension).
     audit: AuditEntry | None = None
+    # Mutations of this request that were refused: one audit row for all, at the end.
+    refusals: list[Refusal] = field(default_factory=list)
     loaders: Loaders = field(init=False)
     _deliveries_made: int = field(default=0, init=False)
 

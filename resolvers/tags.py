@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import validation
+from resolvers import limits, validation
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
 from resolvers.events import tag_event
@@ -42,6 +42,8 @@ async def set_tag(
     ((key, value),) = validation.entries([(key, value)], "tags", validation.TAG_VALUE_MAX)
     async with ctx.transaction() as conn:
         model, record, owner, owner_id = await _owner(conn, ctx, name, version)
+        others = await tags.count_other_tags(conn, owner, owner_id, key)
+        limits.at_most(others + 1, limits.TAGS_PER_OBJECT, "tags per model or version", "key")
         await tags.set_tags(conn, owner, owner_id, [(key, value)])
         await ctx.publish(conn, model.name, [tag_event("set", model, record, key, value)])
     return TagChange(model, record, TagRecord(owner_id, key, value))

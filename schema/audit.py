@@ -1,28 +1,18 @@
-"""Every root mutation writes an audit row: its own on success, a refusal otherwise.
+"""Every root mutation is audited: its own row on success, one row per request for refusals.
 
 The extension is added to each Mutation field in schema/schema.py, so a new
-mutation cannot forget it.
+mutation cannot forget it. Refusals are collected and written as one row after
+the document ran, so a document of many refused mutations costs one write.
 """
 
-from collections.abc import Iterator
 from typing import Any
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    OperationType,
-    SelectionSetNode,
-    get_operation_ast,
-)
 from strawberry.extensions import FieldExtension
 from strawberry.extensions.field_extension import AsyncExtensionResolver
 from strawberry.types import Info
 
 from resolvers import audit
-from resolvers.audit import AuditEntry
+from resolvers.audit import AuditEntry, Refusal
 from resolvers.context import RequestContext
 from resolvers.errors import RegistryError
 from storage.clock import utcnow
@@ -51,29 +41,6 @@ def entry_for(action: str, arguments: dict[str, Any]) -> AuditEntry:
     )
 
 
-def attempted_mutations(document: DocumentNode, operation_name: str | None) -> list[str]:
-    """The root mutation fields a validated operation asks for, through fragments too."""
-    operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation != OperationType.MUTATION:
-        return []
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-
-    # Validation has ruled out fragment cycles and unknown fragments.
-    def fields(selection_set: SelectionSetNode) -> Iterator[str]:
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                if not selection.name.value.startswith("__"):
-                    yield selection.name.value
-            elif isinstance(selection, InlineFragmentNode):
-                yield from fields(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                yield from fields(fragments[selection.name.value].selection_set)
-
-    return list(fields(operation.selection_set))
-
-
 class AuditedMutation(FieldExtension):
     async def resolve_async(
         self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
@@ -83,22 +50,22 @@ class AuditedMutation(FieldExtension):
         try:
             result = await next_(source, info, **kwargs)
         except RegistryError as error:
-            await self._write_alone(ctx, entry, error.code, error.message)
+            _refused(ctx, entry, error.code, error.message)
             raise
         except Exception:
-            await self._write_alone(ctx, entry, INTERNAL, None)
+            _refused(ctx, entry, INTERNAL, None)
             raise
         finally:
             ctx.audit = None
-        # Mutations that wrote nothing of their own (testWebhook) are logged too.
-        await self._write_alone(ctx, entry, audit.OK, None)
+        if not entry.written:
+            # Mutations that wrote nothing of their own (testWebhook) are logged too.
+            await audit.write_alone(
+                ctx.db, entry, ctx.caller, result=audit.OK, message=None, now=utcnow()
+            )
         return result
 
-    @staticmethod
-    async def _write_alone(
-        ctx: RequestContext, entry: AuditEntry, result: str, message: str | None
-    ) -> None:
-        if not entry.written:
-            await audit.write_alone(
-                ctx.db, entry, ctx.caller, result=result, message=message, now=utcnow()
-            )
+
+def _refused(ctx: RequestContext, entry: AuditEntry, result: str, message: str | None) -> None:
+    # Written once per request, after the document ran (schema/execution.py).
+    if not entry.written:
+        ctx.refusals.append(Refusal(entry, result, message))

@@ -6,6 +6,12 @@ CI in tight loops that was most of the time of a request. Here a document is
 parsed and validated once per distinct query text, then executed by
 graphql-core with Strawberry's execution context, so resolvers and types are
 Strawberry's as usual.
+
+Only authenticated requests get here (server/graphql_http.py refuses the others
+before reading their body), so the cache holds only what token holders sent.
+Parsing stops after MAX_TOKENS tokens, and the cache is bounded by the bytes of
+the texts it keeps (a parsed document takes about 100 times its text), not
+only by their number.
 """
 
 import logging
@@ -29,12 +35,11 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.utils.await_maybe import await_maybe
 
-from resolvers import audit
-from resolvers.audit import AuditEntry
+from resolvers import audit, unauthenticated
 from resolvers.context import RequestContext
-from resolvers.errors import RegistryError, Unauthenticated
-from schema.audit import attempted_mutations
-from schema.limits import QUERY_TOO_COMPLEX, QueryCostRule
+from resolvers.errors import RegistryError
+from schema import limits
+from schema.limits import MAX_TOKENS, QUERY_TOO_COMPLEX, QueryCostRule
 from schema.schema import schema
 from storage.clock import utcnow
 
@@ -45,6 +50,10 @@ VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL = "INTERNAL_SERVER_ERROR"
 MAX_QUERY_LENGTH = 100_000
+# Documents longer than this are parsed for each request, never kept.
+MAX_CACHED_QUERY_LENGTH = 16_384
+# The texts kept in the cache add up to at most this (about 25 MB of parsed documents).
+CACHE_TEXT_BUDGET = 256 * 1024
 
 _RULES = (*specified_rules, QueryCostRule)
 # Strawberry's check is faster than inspect.isawaitable; it is typed as a plain bool.
@@ -64,16 +73,25 @@ class Response:
 class _Prepared:
     document: DocumentNode | None
     errors: list[GraphQLError]
+    # The cost turns on page sizes given as variables: check it per request.
+    cost_needs_variables: bool = False
 
 
 class Executor:
     """Runs GraphQL operations against the registry schema."""
 
-    def __init__(self, cache_size: int = 1024) -> None:
+    def __init__(self, cache_size: int = 1024, cache_text_budget: int = CACHE_TEXT_BUDGET) -> None:
         self._cache: OrderedDict[str, _Prepared] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_text_budget = cache_text_budget
+        self._cached_text = 0
         self._schema = schema._schema
         self._context_class = schema.execution_context_class
+
+    @property
+    def cached_text_length(self) -> int:
+        """The total length of the query texts the cache holds."""
+        return self._cached_text
 
     def _prepare(self, query: str) -> _Prepared:
         prepared = self._cache.get(query)
@@ -81,17 +99,28 @@ class Executor:
             self._cache.move_to_end(query)
             return prepared
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=MAX_TOKENS)
         except GraphQLSyntaxError as error:
-            prepared = _Prepared(None, [_with_code(error, PARSE_FAILED)])
+            # graphql-core says so only in the message: "Document contains more than N tokens."
+            too_long = "tokens. Parsing aborted" in error.message
+            code = QUERY_TOO_COMPLEX if too_long else PARSE_FAILED
+            prepared = _Prepared(None, [_with_code(error, code)])
         else:
-            errors = validate(self._schema, document, _RULES)
-            code = VALIDATION_FAILED
-            prepared = _Prepared(document, [_with_code(e, code) for e in errors])
-        self._cache[query] = prepared
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+            errors = [
+                _with_code(e, VALIDATION_FAILED) for e in validate(self._schema, document, _RULES)
+            ]
+            deferred = not errors and limits.needs_variables(self._schema, document)
+            prepared = _Prepared(document, errors, deferred)
+        if len(query) <= MAX_CACHED_QUERY_LENGTH:
+            self._remember(query, prepared)
         return prepared
+
+    def _remember(self, query: str, prepared: _Prepared) -> None:
+        self._cache[query] = prepared
+        self._cached_text += len(query)
+        while len(self._cache) > self._cache_size or self._cached_text > self._cache_text_budget:
+            evicted, _ = self._cache.popitem(last=False)
+            self._cached_text -= len(evicted)
 
     async def execute(
         self,
@@ -103,15 +132,35 @@ class Executor:
         if len(query) > MAX_QUERY_LENGTH:
             error = GraphQLError(f"query is longer than {MAX_QUERY_LENGTH} characters")
             return _errors_only([_with_code(error, QUERY_TOO_COMPLEX)])
+        if context.principal is None:  # the HTTP layer refuses these before reading the body
+            refusal = unauthenticated.refusal(context)
+            body = {"errors": [{"message": refusal.message, "extensions": refusal.extensions}]}
+            return Response(body, unauthenticated=True)
         prepared = self._prepare(query)
         if prepared.errors or prepared.document is None:
             return _errors_only(prepared.errors)
-        if context.principal is None:
-            return await _refuse_unauthenticated(prepared.document, operation_name, context)
+        if prepared.cost_needs_variables:
+            problem = limits.request_problem(
+                self._schema, prepared.document, operation_name, variables
+            )
+            if problem is not None:
+                return _errors_only([GraphQLError(problem, extensions={"code": QUERY_TOO_COMPLEX})])
+        try:
+            return await self._run(prepared.document, variables, operation_name, context)
+        finally:
+            await audit.write_refusals(context.db, context.refusals, context.caller, utcnow())
+
+    async def _run(
+        self,
+        document: DocumentNode,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        context: RequestContext,
+    ) -> Response:
         result = await await_maybe(
             execute(
                 self._schema,
-                prepared.document,
+                document,
                 context_value=context,
                 variable_values=dict(variables) if variables is not None else None,
                 operation_name=operation_name,
@@ -128,24 +177,6 @@ class Executor:
             # Nothing ran: variables did not match their types, or no such operation.
             return Response(body, bad_request=True)
         return Response(body)
-
-
-async def _refuse_unauthenticated(
-    document: DocumentNode, operation_name: str | None, context: RequestContext
-) -> Response:
-    """Nothing runs without a valid token; attempted mutations are audited as refused."""
-    refusal = Unauthenticated(context.auth_problem)
-    for action in attempted_mutations(document, operation_name):
-        await audit.write_alone(
-            context.db,
-            AuditEntry(action=action, input={}),
-            context.caller,
-            result=refusal.code,
-            message=refusal.message,
-            now=utcnow(),
-        )
-    error = {"message": refusal.message, "extensions": refusal.extensions}
-    return Response({"errors": [error]}, unauthenticated=True)
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:

@@ -17,10 +17,14 @@ class GraphQLClient:
         """The same server, called with another token (None: without one)."""
         return GraphQLClient(self.http, token, actor)
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The Authorization header this client sends (none without a token)."""
+        return {"authorization": f"Bearer {self.token}"} if self.token else {}
+
     async def post(self, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:
-        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
         return await self.http.post(
-            "/graphql", json={"query": query, "variables": variables}, headers=headers
+            "/graphql", json={"query": query, "variables": variables}, headers=self.headers
         )
 
     async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:

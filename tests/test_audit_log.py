@@ -92,23 +92,39 @@ async def test_each_mutation_of_a_document_gets_its_own_row(
     ]
     assert rows[0]["request_id"] == rows[1]["request_id"] == response.headers["x-request-id"]
 
+    # Without a valid token nothing is parsed: one row says who tried, whatever was asked.
     refused = await api.as_token(None).post(document)
     assert refused.status_code == 401
-    assert [(r["actor"], r["result"]) for r in (await audit_rows(db))[2:]] == [
-        ("anonymous", "UNAUTHENTICATED"),
-        ("anonymous", "UNAUTHENTICATED"),
+    rows = (await audit_rows(db))[2:]
+    assert [(r["actor"], r["action"], r["result"]) for r in rows] == [
+        ("anonymous", "authenticate", "UNAUTHENTICATED")
     ]
-    # Fragments do not hide an attempt.
-    hidden = """
-    mutation { __typename ...F ... on Mutation { deleteModel(input: {name: "m"}) { __typename } } }
-    fragment F on Mutation { createModel(input: {name: "x"}) { __typename } }
-    """
-    assert (await api.as_token(None).post(hidden)).status_code == 401
-    assert [r["action"] for r in (await audit_rows(db))[4:]] == ["createModel", "deleteModel"]
-    # Queries are not audited, not even refused ones.
+    assert rows[0]["request_id"] == refused.headers["x-request-id"]
     assert (await api.as_token(None).post("{ viewer { name } }")).status_code == 401
+    assert len(await audit_rows(db)) == 4
+    # Queries by token holders are not audited.
     await api.data("{ viewer { name } }")
-    assert len(await audit_rows(db)) == 6
+    assert len(await audit_rows(db)) == 4
+
+
+async def test_a_refused_document_writes_one_row(api: GraphQLClient, db: Database) -> None:
+    """A flood of refused mutations in one document costs one audit row.
+
+    Payloads are non-null, so the first refusal ends the document's serial run;
+    refusals are written once per request after the document, whatever ran.
+    """
+    reader = api.as_token(await issue_token(db, "reader", Role.READER), "reader")
+    deletes = " ".join(
+        f'd{i}: deleteModel(input: {{name: "m{i}"}}) {{ __typename }}' for i in range(50)
+    )
+    document = f"mutation {{ ...F }} fragment F on Mutation {{ {deletes} }}"
+    before = await snapshot(db)
+    response = await reader.post(document)
+    assert response.status_code == 200
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["FORBIDDEN"]
+    [row] = await audit_rows(db)
+    assert (row["actor"], row["action"], row["result"]) == ("reader", "deleteModel", "FORBIDDEN")
+    assert await snapshot(db) == before
 
 
 async def test_the_callers_request_id_is_kept_and_echoed(api: GraphQLClient, db: Database) -> None:

@@ -13,7 +13,9 @@ from tests.graphql import GraphQLClient, register
 
 async def test_malformed_json_is_a_400_with_a_graphql_error(api: GraphQLClient) -> None:
     response = await api.http.post(
-        "/graphql", content=b'{"query": ', headers={"content-type": "application/json"}
+        "/graphql",
+        content=b'{"query": ',
+        headers={"content-type": "application/json", **api.headers},
     )
     assert response.status_code == 400
     assert response.json() == {
@@ -36,7 +38,7 @@ async def test_non_json_requests_are_400(
     api: GraphQLClient, content: bytes, content_type: str
 ) -> None:
     response = await api.http.post(
-        "/graphql", content=content, headers={"content-type": content_type}
+        "/graphql", content=content, headers={"content-type": content_type, **api.headers}
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
@@ -54,13 +56,14 @@ async def test_non_json_requests_are_400(
     ],
 )
 async def test_json_that_is_not_a_graphql_request_is_400(api: GraphQLClient, body: object) -> None:
-    response = await api.http.post("/graphql", json=body)
+    response = await api.http.post("/graphql", json=body, headers=api.headers)
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 async def test_oversized_bodies_are_refused(api: GraphQLClient) -> None:
-    response = await api.http.post("/graphql", json={"query": "#" + "x" * 1_100_000})
+    body = {"query": "#" + "x" * 1_100_000}
+    response = await api.http.post("/graphql", json=body, headers=api.headers)
     assert response.status_code == 413
 
 

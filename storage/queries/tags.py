@@ -6,7 +6,7 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Table, bindparam, delete, select
+from sqlalchemy import Column, Table, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningDelete
 
@@ -82,3 +82,10 @@ async def tags_of(
     for owner_id, key, value in await _tags_of(owner).execute(conn, owner_ids):
         grouped[owner_id].append(TagRecord(owner_id, key, value))
     return grouped
+
+
+async def count_other_tags(conn: AsyncConnection, owner: TagOwner, owner_id: int, key: str) -> int:
+    """How many tags the owner has besides `key` (the primary key index answers it)."""
+    table, column = owner.table, owner.owner_column
+    query = select(func.count()).where(column == owner_id, table.c.key != key)
+    return int((await conn.execute(query)).scalar_one())

@@ -1,5 +1,6 @@
 """Turning an `Authorization: Bearer mr_...` header into the request's principal."""
 
+import logging
 from datetime import timedelta
 
 from resolvers.authorization import Principal
@@ -7,6 +8,8 @@ from resolvers.context import RequestContext
 from resolvers.tokens import TOKEN_PREFIX, hash_token
 from storage.clock import utcnow
 from storage.queries import tokens
+
+logger = logging.getLogger(__name__)
 
 # lastUsedAt is written at most this often per token: a write per request
 # would serialize every reader on SQLite's single writer.
@@ -60,6 +63,13 @@ async def authenticate(ctx: RequestContext, authorization: str | None) -> None:
     )
     if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
         await ctx.loaders.close()
-        async with ctx.db.transaction() as conn:
-            await tokens.touch(conn, record.id, now)
+        # Best effort: a read must never wait for (or fail on) the write lock. When
+        # the lock is busy or the database read-only the write is skipped, and the
+        # next request of this token tries again.
+        try:
+            async with ctx.db.transaction_without_waiting() as conn:
+                await tokens.touch(conn, record.id, now)
+        except Exception as error:
+            logger.debug("lastUsedAt of token %r not written: %s", record.name, error)
+            return
         ctx.token_cache.used(token_hash, now)

@@ -13,6 +13,7 @@ from resolvers import audit
 from resolvers.audit import AuditEntry, Caller, Refusal
 from resolvers.authorization import ANONYMOUS, Principal, require
 from resolvers.errors import database_errors
+from resolvers.errors import database_errors
 from resolvers.loaders import Loaders
 from resolvers.token_cache import TokenCache
 from storage.clock import utcnow
@@ -80,7 +81,7 @@ class RequestContext:
                 self.audit.target = target
 
     def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        """The request's read connection (see Loaders.reading)."""
+        """The request's read connection (see Loaders.reading; database errors translated)."""
         return self.loaders.reading()
 
     @asynccontextmanager
@@ -94,7 +95,8 @@ class RequestContext:
         """
         await self.loaders.close()
         self._deliveries_made = 0
-        async with self.db.transaction() as conn:
+        # A locked, read-only or unreachable database is the client's DATABASE_* error.
+        async with database_errors(), self.db.transaction() as conn:
             yield conn
             if self.audit is not None and not self.audit.written:
                 await audit.write(

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
+from resolvers.errors import database_errors
 from storage.database import Database
 from storage.enums import RequestStatus, Stage
 from storage.pagination import PageRequest
@@ -75,8 +76,11 @@ class Loaders:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
-        """This request's read connection, for one batch at a time."""
-        async with self._connection_lock:
+        """This request's read connection, for one batch at a time.
+
+        A busy, timed-out or unreachable database raises its DATABASE_* error.
+        """
+        async with self._connection_lock, database_errors():
             if self._connection is None:
                 self._connection = await self._db.reader.connect()
             yield self._connection

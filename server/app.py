@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             settings.database_url,
             pool_size=settings.db_pool_size,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
         )
         runtime = WebhookRuntime(settings.delivery_config())
         dispatcher: Dispatcher | None = None

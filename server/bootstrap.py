@@ -6,7 +6,9 @@ import sys
 from resolvers.tokens import bootstrap_admin_token
 from server.settings import Settings
 from storage.database import create_database
+from storage.errors import DatabaseProblem
 from storage.migrate import current_revision, head_revision
+from storage.readiness import sqlite_path, sqlite_write_problem
 
 AUTH_DISABLED_BANNER = """
 ************************************************************************
@@ -15,6 +17,26 @@ AUTH_DISABLED_BANNER = """
 *  any model. Use this for local experiments only.                    *
 ************************************************************************
 """
+
+
+def startup_problem(settings: Settings) -> str | None:
+    """Why `modelreg serve` or `worker` must not start, in one line; None: it may.
+
+    A read-only SQLite file is refused up front: every write, even the
+    first admin token, would fail, so serving it would only look healthy.
+    """
+    path = sqlite_path(settings.database_url)
+    if path is None or not path.exists():
+        return None  # PostgreSQL (see /readyz), or a new file: the schema check says what to do
+    problem = sqlite_write_problem(path)
+    if problem is None or problem is DatabaseProblem.BUSY:
+        return None  # a writer at work is not a reason to refuse
+    if problem is DatabaseProblem.READ_ONLY:
+        return (
+            f"the database file {path} (or its directory) is read-only: modelreg writes to it; "
+            "make it writable or set MODELREG_DATABASE_URL to a writable copy"
+        )
+    return f"cannot open the database file {path}: {problem}"
 
 
 def curl_example(base_url: str, token: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import uvicorn
 import uvloop
 
-from server.bootstrap import announce
+from server.bootstrap import announce, startup_problem
 from server.client_cli import add_client_commands, run_client
 from server.settings import get_settings
 from server.token_cli import add_token_commands, run_token_command
@@ -18,6 +18,10 @@ from storage import migrate
 
 def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
+    problem = startup_problem(settings)
+    if problem is not None:
+        print(f"modelreg: cannot serve: {problem}", file=sys.stderr)
+        return 1
     host, port = args.host or settings.host, args.port or settings.port
     announce(settings, host, port)
     uvicorn.run(
@@ -36,7 +40,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    uvloop.run(run_worker(get_settings()))
+    settings = get_settings()
+    problem = startup_problem(settings)
+    if problem is not None:
+        print(f"modelreg: cannot start the worker: {problem}", file=sys.stderr)
+        return 1
+    uvloop.run(run_worker(settings))
     return 0
 
 

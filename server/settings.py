@@ -28,7 +28,16 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = Field(default=1, ge=1)
     db_pool_size: int = Field(default=10, ge=1, description="connections per process")
-    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    sqlite_busy_timeout_ms: int = Field(
+        default=10_000,
+        ge=0,
+        description="how long a write waits for SQLite's write lock before DATABASE_BUSY",
+    )
+    db_statement_timeout_ms: int = Field(
+        default=30_000,
+        ge=0,
+        description="PostgreSQL: cancel any statement running longer (QUERY_TIMEOUT); 0: off",
+    )
     graphiql: bool = Field(default=True, description="serve GraphiQL on GET /graphql")
     log_level: str = "info"
     max_body_bytes: int = Field(default=1_000_000, ge=1024)

@@ -22,6 +22,7 @@ async def run_worker(settings: Settings) -> None:
         settings.database_url,
         pool_size=settings.db_pool_size,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
     )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

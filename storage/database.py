@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -35,11 +35,27 @@ class Database:
     url: str
     reader: AsyncEngine
     writer: AsyncEngine
+    # Writes that may be skipped (lastUsedAt): they never wait for the write lock.
+    # SQLite: its own connection with no busy timeout, outside the writers' queue.
+    impatient_writer: AsyncEngine
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction, committed on success and rolled back on any exception."""
         async with self.writer.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction_without_waiting(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction that fails at once when another writer holds the lock.
+
+        For best-effort writes on the read path: a reader must never queue
+        behind a writer (SQLite's single write lock, a PostgreSQL row lock).
+        The failure is one that `storage.errors.classify` calls BUSY.
+        """
+        async with self.impatient_writer.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(text("SET LOCAL lock_timeout = '50ms'"))
             yield conn
 
     @asynccontextmanager
@@ -50,8 +66,9 @@ class Database:
 
     async def dispose(self) -> None:
         await self.reader.dispose()
-        if self.writer is not self.reader:
-            await self.writer.dispose()
+        for engine in (self.writer, self.impatient_writer):
+            if engine is not self.reader:
+                await engine.dispose()
 
 
 def _json_dumps(value: Any) -> str:
@@ -70,40 +87,63 @@ def create_database(
     *,
     pool_size: int = 10,
     busy_timeout_ms: int = 10_000,
+    statement_timeout_ms: int = 0,
     echo: bool = False,
 ) -> Database:
-    """Create the engines for `url` (`sqlite+aiosqlite://...` or `postgresql+asyncpg://...`)."""
+    """Create the engines for `url` (`sqlite+aiosqlite://...` or `postgresql+asyncpg://...`).
+
+    `statement_timeout_ms` (PostgreSQL; 0: the server's default) cancels any
+    statement that runs longer, on every connection of these engines.
+    """
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         # One writer connection per process: in-process writers queue on the pool
         # (cheap, fair) instead of in SQLite's sleeping busy handler.
-        writer = _sqlite_engine(url, busy_timeout_ms, "BEGIN IMMEDIATE", pool_size=1, echo=echo)
+        writer = _sqlite_engine(
+            url, busy_timeout_ms, "BEGIN IMMEDIATE", pool_size=1, queue_writers=True, echo=echo
+        )
         reader = _sqlite_engine(url, busy_timeout_ms, None, pool_size=pool_size, echo=echo)
-        return Database(url=url, reader=reader, writer=writer)
+        # No busy timeout, no queue, no waiting for its one connection: it fails at once.
+        impatient = _sqlite_engine(
+            url, 0, "BEGIN IMMEDIATE", pool_size=1, pool_timeout=0, echo=echo
+        )
+        return Database(url=url, reader=reader, writer=writer, impatient_writer=impatient)
     if backend == "postgresql":
+        server_settings = (
+            {"statement_timeout": str(int(statement_timeout_ms))} if statement_timeout_ms else {}
+        )
         engine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
             echo=echo,
+            connect_args={"server_settings": server_settings},
             **_ENGINE_OPTIONS,
         )
-        return Database(url=url, reader=engine, writer=engine)
+        return Database(url=url, reader=engine, writer=engine, impatient_writer=engine)
     raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 
 def _sqlite_engine(
-    url: str, busy_timeout_ms: int, begin: str | None, *, pool_size: int, echo: bool
+    url: str,
+    busy_timeout_ms: int,
+    begin: str | None,
+    *,
+    pool_size: int,
+    echo: bool,
+    queue_writers: bool = False,
+    pool_timeout: float = 30.0,
 ) -> AsyncEngine:
     path = make_url(url).database or ":memory:"
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=0 if begin is not None else pool_size,
+        pool_timeout=pool_timeout,
         echo=echo,
         **_ENGINE_OPTIONS,
-        async_creator=lambda: sqlite_driver.connect(path, queue_writers=begin is not None),
+        async_creator=lambda: sqlite_driver.connect(path, queue_writers=queue_writers),
     )
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -171,3 +171,48 @@ def test_ci_commands_fail_with_the_error_code(served: Served) -> None:
     unreachable = cli(Served("http://127.0.0.1:9", served.token), "resolve", "models:/fraud/1")
     assert unreachable.returncode == 1
     assert "cannot reach the registry" in unreachable.stderr
+
+
+@contextlib.contextmanager
+def read_only_file(path: Path) -> Iterator[None]:
+    """chmod 0444; where that does not stop writes (root), make the file immutable too."""
+    path.chmod(0o444)
+    immutable = False
+    try:
+        try:
+            os.close(os.open(path, os.O_WRONLY))
+        except PermissionError:
+            pass  # the mode is enforced: this is what an operator's chmod does
+        else:
+            # Root ignores the mode bits; chattr +i stops root's writes too.
+            made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+            if made.returncode != 0:
+                pytest.skip(
+                    "running as root, where chmod 0444 does not stop writes, and chattr +i "
+                    f"is not available here: {made.stderr.decode().strip()}"
+                )
+            immutable = True
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        path.chmod(0o644)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["worker"]])
+def test_a_read_only_database_file_is_refused_in_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    database = tmp_path / "readonly.db"
+    env = environment(database)
+    subprocess.run([MODELREG, "db", "upgrade"], env=env, check=True, capture_output=True)
+    port = ["--port", str(free_port())] if command == ["serve"] else []
+    with read_only_file(database):
+        result = subprocess.run(
+            [MODELREG, *command, *port], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("modelreg: cannot ")
+    assert f"the database file {database} (or its directory) is read-only" in line

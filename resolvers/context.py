@@ -13,7 +13,6 @@ from resolvers import audit
 from resolvers.audit import AuditEntry, Caller, Refusal
 from resolvers.authorization import ANONYMOUS, Principal, require
 from resolvers.errors import database_errors
-from resolvers.errors import database_errors
 from resolvers.loaders import Loaders
 from resolvers.token_cache import TokenCache
 from storage.clock import utcnow

@@ -15,6 +15,8 @@ class BenchConfig:
     duration_s: int
     warmup_s: int
     peer: str | None
+    # BENCH_BASELINE=<git ref>: also measure that commit (before/after in one run).
+    baseline: str | None
     # BENCH_WEBHOOKS=0 skips the webhook delivery benchmark in `make bench`.
     webhooks: bool
 
@@ -24,6 +26,7 @@ class BenchConfig:
             duration_s=_positive_int("BENCH_DURATION", default=10),
             warmup_s=_positive_int("BENCH_WARMUP", default=2),
             peer=_peer(),
+            baseline=os.environ.get("BENCH_BASELINE", "").strip() or None,
             webhooks=os.environ.get("BENCH_WEBHOOKS", "1").strip() != "0",
         )
 

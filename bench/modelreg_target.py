@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from bench.baseline import commit_of
+from bench.baseline import install as install_baseline
 from bench.config import REPO_ROOT
 from bench.operation import (
     CEILING,
@@ -47,16 +49,23 @@ query($n: String!) {
 
 
 class ModelregTarget:
-    name = "modelreg"
+    """This checkout's modelreg, or (with `baseline`) another commit's, for before/after."""
 
-    def __init__(self) -> None:
+    def __init__(self, baseline: str | None = None) -> None:
         self._headers: dict[str, str] = {}
+        self._baseline = baseline
+        self.name = f"modelreg@{baseline}" if baseline else "modelreg"
+        self._executable = MODELREG
 
     def prepare(self) -> None:
-        if not MODELREG.exists():
-            raise RuntimeError(f"{MODELREG} is missing; run `make bench` to set up .venv")
+        if self._baseline is not None:
+            self._executable = install_baseline(self._baseline)
+        if not self._executable.exists():
+            raise RuntimeError(f"{self._executable} is missing; run `make bench` to set up .venv")
 
     def version(self) -> str:
+        if self._baseline is not None:
+            return f"git {commit_of(self._baseline)}"
         commit = _git("rev-parse", "--short", "HEAD")
         dirty = " (uncommitted changes)" if _git("status", "--porcelain") else ""
         return f"git {commit}{dirty}"
@@ -65,14 +74,18 @@ class ModelregTarget:
     def serve(self, workdir: Path) -> Iterator[str]:
         env = {**os.environ, "MODELREG_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/bench.db"}
         upgrade = subprocess.run(
-            [MODELREG, "db", "upgrade"], env=env, capture_output=True, text=True, check=False
+            [self._executable, "db", "upgrade"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if upgrade.returncode != 0:
             raise RuntimeError(f"modelreg db upgrade failed:\n{upgrade.stderr}")
-        self._headers = auth_headers(create_admin_token(env))
+        self._headers = auth_headers(create_admin_token(env, modelreg=self._executable))
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        command = [str(MODELREG), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        command = [str(self._executable), "serve", "--host", "127.0.0.1", "--port", str(port)]
         command += ["--workers", str(WORKERS)]
         health_url = f"{base_url}/healthz"
         with running_server(command, env, health_url, workdir / "modelreg.log", STARTUP_TIMEOUT_S):

@@ -5,6 +5,7 @@ Run from the repository root:
     make bench                            # modelreg only, 10 s per operation
     BENCH_PEER=mlflow make bench          # also MLflow 3 (installed in .bench/mlflow-venv)
     BENCH_DURATION=30 make bench          # 30 s per operation
+    BENCH_BASELINE=HEAD~3 make bench      # also that commit: before/after in one run
 
 (`make bench` runs `.venv/bin/python -m bench.run`.) BENCH_WARMUP sets the unmeasured
 warm-up before each operation (default 2 s). Webhook delivery is measured last
@@ -45,6 +46,8 @@ def main() -> int:
     load_average = _report_load_average()
     wrk = ensure_wrk()
     targets: list[Target] = [ModelregTarget()]
+    if config.baseline is not None:
+        targets.append(ModelregTarget(baseline=config.baseline))
     if config.peer == "mlflow":
         targets.append(MlflowTarget())
     BENCH_DIR.mkdir(exist_ok=True)
@@ -101,9 +104,10 @@ def _print_report(config: BenchConfig, results: dict[str, Results]) -> None:
     for server, by_operation in results.items():
         print(f"\n### {server} ({setup})\n")
         print(results_table(by_operation))
-    if "mlflow" in results:
-        print(f"\n### modelreg vs mlflow ({setup})\n")
-        print(comparison_table(results["modelreg"], results["mlflow"], "mlflow"))
+    for peer in results:
+        if peer != "modelreg":
+            print(f"\n### modelreg vs {peer} ({setup})\n")
+            print(comparison_table(results["modelreg"], results[peer], peer))
     print(
         "\nerrors: non-2xx responses plus socket errors and timeouts. errors in 2xx body: "
         'GraphQL "errors" or MLflow "error_code" in a successful response (for example '

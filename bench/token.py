@@ -2,6 +2,7 @@
 
 import subprocess
 from collections.abc import Mapping
+from pathlib import Path
 
 from bench.config import REPO_ROOT
 
@@ -13,9 +14,11 @@ OPEN_PRODUCTION_GATE = (
 )
 
 
-def create_admin_token(env: Mapping[str, str], name: str = "bench") -> str:
+def create_admin_token(
+    env: Mapping[str, str], name: str = "bench", modelreg: Path = MODELREG
+) -> str:
     done = subprocess.run(
-        [MODELREG, "token", "create", "--name", name, "--role", "admin"],
+        [modelreg, "token", "create", "--name", name, "--role", "admin"],
         env=dict(env),
         capture_output=True,
         text=True,

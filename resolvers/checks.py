@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from resolvers import validation
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
-from resolvers.policies import check_name
+from resolvers.policy_rules import check_name
 from resolvers.request_events import check_reported
 from resolvers.request_gate import complete_if_satisfied, gate_of
 from resolvers.transition_requests import find_request, locked_pending

@@ -1,6 +1,6 @@
 """The events each change announces to webhooks (see webhooks/events.py)."""
 
-from storage.enums import ChangeCause, Stage
+from storage.enums import AliasChangeCause, ChangeCause, Stage
 from storage.records import ModelRecord, VersionRecord
 from webhooks.events import Event
 from webhooks.payloads import model_json, version_json
@@ -83,9 +83,21 @@ def tag_event(
 
 
 def alias_event(
-    kind: str, model: ModelRecord, alias: str, version: int, previous_version: int | None
+    kind: str,
+    model: ModelRecord,
+    alias: str,
+    version: int,
+    previous_version: int | None,
+    *,
+    cause: AliasChangeCause,
+    actor: str,
+    comment: str | None = None,
+    override_reason: str | None = None,
 ) -> Event:
-    """`alias.set` or `alias.deleted`."""
+    """`alias.set` or `alias.deleted` (whose `version` is the one it pointed at).
+
+    `overrideReason` is set when an admin forced the move past the alias policy.
+    """
     return Event(
         f"alias.{kind}",
         {
@@ -93,5 +105,9 @@ def alias_event(
             "alias": alias,
             "version": version,
             "previousVersion": previous_version,
+            "cause": cause.value,
+            "actor": actor,
+            "comment": comment,
+            "overrideReason": override_reason,
         },
     )

@@ -23,6 +23,8 @@ from storage.database import Database
 from storage.enums import RequestStatus, Stage
 from storage.pagination import PageRequest
 from storage.queries import (
+    alias_history,
+    alias_policies,
     aliases,
     history,
     models,
@@ -34,6 +36,8 @@ from storage.queries import (
 )
 from storage.queries.tags import TagOwner
 from storage.records import (
+    AliasHistoryRecord,
+    AliasPolicyRecord,
     AliasRecord,
     CheckReportRecord,
     HistoryRecord,
@@ -56,6 +60,7 @@ VersionPageKey = tuple[int, Stage | None, PageRequest]
 HistoryPageKey = tuple[int, PageRequest]
 VersionHistoryPageKey = tuple[tuple[int, int], PageRequest]
 VersionRequestsKey = tuple[tuple[int, int], RequestStatus | None]
+AliasHistoryPageKey = tuple[tuple[int, str], PageRequest]
 
 
 async def _policies_by_model(
@@ -63,6 +68,14 @@ async def _policies_by_model(
 ) -> dict[int, list[PolicyRecord]]:
     """Per model: the global policy rows and the model's own overrides."""
     rows = await policies.policies_of(conn, model_ids)
+    return {m: [r for r in rows if r.model_id in (None, m)] for m in model_ids}
+
+
+async def _alias_policies_by_model(
+    conn: AsyncConnection, model_ids: Sequence[int]
+) -> dict[int, list[AliasPolicyRecord]]:
+    """Per model: the global alias policies and the model's own overrides."""
+    rows = await alias_policies.alias_policies_of(conn, model_ids)
     return {m: [r for r in rows if r.model_id in (None, m)] for m in model_ids}
 
 
@@ -187,6 +200,26 @@ class Loaders:
     @cached_property
     def model_policies(self) -> DataLoader[int, list[PolicyRecord]]:
         return self._loader(_policies_by_model, [])
+
+    @cached_property
+    def model_alias_policies(self) -> DataLoader[int, list[AliasPolicyRecord]]:
+        return self._loader(_alias_policies_by_model, [])
+
+    @cached_property
+    def alias_history_page(self) -> DataLoader[HistoryPageKey, list[AliasHistoryRecord]]:
+        return self._grouped(lambda key: key[1], alias_history.history_pages)
+
+    @cached_property
+    def alias_history_count(self) -> DataLoader[int, int]:
+        return self._loader(alias_history.count_history, 0)
+
+    @cached_property
+    def one_alias_history_page(self) -> DataLoader[AliasHistoryPageKey, list[AliasHistoryRecord]]:
+        return self._grouped(lambda key: key[1], alias_history.alias_history_pages)
+
+    @cached_property
+    def one_alias_history_count(self) -> DataLoader[tuple[int, str], int]:
+        return self._loader(alias_history.count_alias_history, 0)
 
     def _loader(self, fetch: Fetch[K, V], default: V) -> DataLoader[K, V]:
         async def load(keys: list[K]) -> list[V]:

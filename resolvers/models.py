@@ -5,14 +5,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import validation
+from resolvers import alias_moves, validation
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, NotFound
 from resolvers.events import model_event
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
 from storage.clock import utcnow
 from storage.enums import Role
-from storage.queries import models, tags
+from storage.queries import aliases, models, tags
 from storage.queries.models import ModelFilter, ModelOrder
 from storage.queries.tags import TagOwner
 from storage.records import ModelRecord
@@ -105,11 +105,16 @@ async def update_model(ctx: RequestContext, *, name: str, description: str) -> M
 
 
 async def delete_model(ctx: RequestContext, *, name: str) -> ModelRecord:
-    """Delete a model with its versions, tags, aliases and history."""
+    """Delete a model with its versions, tags, aliases and history.
+
+    A protected alias of the model has to be deleted first (see alias_moves.check_removal).
+    """
     ctx.authorize(Role.MAINTAINER, model=name)
     validation.model_name(name)
     async with ctx.transaction() as conn:
         record = await locked_model(conn, ctx, name)
+        held = (await aliases.aliases_of_models(conn, [record.id])).get(record.id, [])
+        await alias_moves.check_removal(conn, ctx, record, held, f"deleting model {name!r}")
         await models.delete_model(conn, record.id)
         await ctx.publish(conn, name, [model_event("deleted", record)])
     return record

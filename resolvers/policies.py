@@ -6,29 +6,20 @@ built-in default (PRODUCTION: one approval; other stages: nothing).
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import validation
+from resolvers import policy_rules as rules
 from resolvers.context import RequestContext
-from resolvers.errors import ApprovalRequired, BadUserInput, NotFound
+from resolvers.errors import ApprovalRequired, NotFound
 from resolvers.models import get_model
+from resolvers.policy_rules import PolicySource, describe_needs
 from storage.clock import utcnow
 from storage.enums import Role, Stage
 from storage.queries import policies
 from storage.records import PolicyRecord
 
 DEFAULT_REQUIRED_APPROVALS = {Stage.PRODUCTION: 1}
-CHECK_NAME_MAX = 128
-CHECKS_MAX = 20
-APPROVALS_MAX = 10
-
-
-class PolicySource(StrEnum):
-    DEFAULT = "DEFAULT"
-    GLOBAL = "GLOBAL"
-    MODEL = "MODEL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +38,7 @@ class Policy:
         return self.required_approvals > 0 or bool(self.required_checks)
 
     def describe(self) -> str:
-        needs = []
-        if self.required_approvals:
-            plural = "s" if self.required_approvals > 1 else ""
-            needs.append(f"{self.required_approvals} approval{plural}")
-        if self.required_checks:
-            needs.append("passing checks " + ", ".join(self.required_checks))
-        return " and ".join(needs) or "nothing"
+        return describe_needs(self.required_approvals, self.required_checks)
 
 
 def _default(stage: Stage) -> Policy:
@@ -100,28 +85,6 @@ def approval_required(policy: Policy, model: str, version: int) -> ApprovalRequi
     )
 
 
-def check_name(name: str, field: str) -> str:
-    """A check's name: what CI reports under and what a policy requires."""
-    if not 1 <= len(name) <= CHECK_NAME_MAX or not validation.ALIAS_PATTERN.fullmatch(name):
-        raise BadUserInput(
-            f"check name {name!r} must be 1-{CHECK_NAME_MAX} letters, digits, '_' or '-'",
-            field=field,
-        )
-    return name
-
-
-def _checked_checks(names: Sequence[str]) -> list[str]:
-    checked: list[str] = []
-    for name in names:
-        check_name(name, "requiredChecks")
-        if name in checked:
-            raise BadUserInput(f"check {name!r} is given twice", field="requiredChecks")
-        checked.append(name)
-    if len(checked) > CHECKS_MAX:
-        raise BadUserInput(f"at most {CHECKS_MAX} required checks", field="requiredChecks")
-    return checked
-
-
 async def set_stage_policy(
     ctx: RequestContext,
     *,
@@ -132,11 +95,8 @@ async def set_stage_policy(
 ) -> Policy:
     """Set the global policy of `stage`, or a model's override of it (admins)."""
     ctx.authorize(Role.ADMIN)
-    if not 0 <= required_approvals <= APPROVALS_MAX:
-        raise BadUserInput(
-            f"requiredApprovals must be between 0 and {APPROVALS_MAX}", field="requiredApprovals"
-        )
-    checks = _checked_checks(required_checks)
+    rules.required_approvals(required_approvals)
+    checks = rules.checked_checks(required_checks)
     model_id = (await get_model(ctx, model_name)).id if model_name is not None else None
     async with ctx.transaction() as conn:
         record = await policies.set_policy(

@@ -1,10 +1,15 @@
-"""Maintainers approve or reject transition requests; never their own (four eyes)."""
+"""Maintainers approve or reject transition requests; never their own (four eyes).
+
+A request for a protected alias whose policy names a higher role (admin) is
+decided by that role only.
+"""
 
 from resolvers import validation
+from resolvers.alias_gate import AliasPolicy
 from resolvers.context import RequestContext
 from resolvers.errors import ApprovalRequired, Conflict, Forbidden
 from resolvers.request_events import APPROVED, REJECTED, reviewed
-from resolvers.request_gate import complete_if_satisfied, gate_of
+from resolvers.request_gate import complete_if_satisfied, gate_of, policy_of
 from resolvers.transition_requests import add_review, find_request, locked_pending
 from storage.enums import RequestStatus, ReviewKind, Role
 from storage.queries import transition_requests
@@ -16,6 +21,14 @@ async def _reviewable(ctx: RequestContext, request_id: int, doing: str) -> Model
     ctx.authorize(Role.MAINTAINER)
     request, model = await find_request(ctx, request_id)
     ctx.authorize(Role.MAINTAINER, model=model.name)
+    if request.alias is not None:
+        policy = await policy_of(ctx, request)
+        assert isinstance(policy, AliasPolicy)
+        ctx.authorize(
+            policy.reviewer_role,
+            model=model.name,
+            action=f"deciding on requests for the protected alias {request.alias!r}",
+        )
     if request.requested_by == ctx.actor:
         raise Forbidden(
             f"{ctx.actor!r} made transition request {request_id} and may not {doing} it: "

@@ -1,7 +1,8 @@
 """The events of transition requests and check reports (see webhooks/events.py).
 
 Each carries the request, the model, the version (None once deleted) and the
-actor; `stage` is the request's target stage, for subscriptions' stage filters.
+actor; `stage` is the request's target stage, for subscriptions' stage filters,
+and `alias` the alias a request for an alias moves or deletes.
 """
 
 from typing import Any
@@ -40,9 +41,11 @@ def request_event(
         "model": model_json(model),
         "modelVersion": version_json(model.name, version) if version is not None else None,
         "actor": actor,
+        "alias": request.alias,
         **extra,
     }
-    return Event(kind, data, stage=request.to_stage.value)
+    stage = request.to_stage.value if request.to_stage is not None else None
+    return Event(kind, data, stage=stage)
 
 
 def reviewed(

@@ -2,7 +2,8 @@
 
 A request needs max(1, policy.requiredApprovals) approvals from distinct
 maintainers other than the requester, and a latest report of SUCCESS for each
-of policy.requiredChecks. The policy is read when deciding, not when requesting.
+of policy.requiredChecks. The policy (the target stage's, or the alias's) is
+read when deciding, not when requesting.
 """
 
 from collections.abc import Sequence
@@ -10,13 +11,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from resolvers import alias_gate
+from resolvers.alias_gate import AliasPolicy
+from resolvers.alias_moves import move_alias
 from resolvers.context import RequestContext
 from resolvers.policies import Policy, policy_for, resolve_rows
 from resolvers.request_events import COMPLETED, request_event
+from resolvers.request_staleness import stale
 from resolvers.stages import move_version
 from storage.clock import utcnow
-from storage.enums import ChangeCause, CheckStatus, RequestStatus, ReviewKind
-from storage.queries import reviews, transition_requests
+from storage.enums import AliasChangeCause, ChangeCause, CheckStatus, RequestStatus, ReviewKind
+from storage.queries import aliases, reviews, transition_requests
 from storage.records import (
     CheckReportRecord,
     ModelRecord,
@@ -25,8 +30,11 @@ from storage.records import (
     VersionRecord,
 )
 
+# What a request is measured against: a stage policy or an alias policy.
+Requirements = Policy | AliasPolicy
 
-def needed_approvals(policy: Policy) -> int:
+
+def needed_approvals(policy: Requirements) -> int:
     """Every request needs at least one approval, whatever the policy says."""
     return max(1, policy.required_approvals)
 
@@ -49,7 +57,7 @@ def approvers(request: TransitionRequestRecord, found: Sequence[ReviewRecord]) -
 class Gate:
     """Where a request stands against its policy."""
 
-    policy: Policy
+    policy: Requirements
     approvers: frozenset[str]
     latest: dict[str, CheckReportRecord]
 
@@ -79,14 +87,23 @@ async def gate_of(
     conn: AsyncConnection, model: ModelRecord, request: TransitionRequestRecord
 ) -> Gate:
     """The request's approvals and checks as they are in this transaction."""
-    policy = await policy_for(conn, model.id, request.to_stage)
+    policy: Requirements
+    if request.alias is not None:
+        policy = await alias_gate.policy_for(conn, model.id, request.alias)
+    else:
+        assert request.to_stage is not None, "a request targets a stage or an alias"
+        policy = await policy_for(conn, model.id, request.to_stage)
     found = (await reviews.reviews_of(conn, [request.id])).get(request.id, [])
     reports = (await reviews.check_reports_of(conn, [request.id])).get(request.id, [])
     return Gate(policy, frozenset(approvers(request, found)), latest_reports(reports))
 
 
-async def policy_of(ctx: RequestContext, request: TransitionRequestRecord) -> Policy:
-    """The policy in force now for the request's target stage (through a DataLoader)."""
+async def policy_of(ctx: RequestContext, request: TransitionRequestRecord) -> Requirements:
+    """The policy in force now for the request's target (through a DataLoader)."""
+    if request.alias is not None:
+        found = await ctx.loaders.model_alias_policies.load(request.model_id)
+        return alias_gate.resolve_rows(request.alias, found)
+    assert request.to_stage is not None, "a request targets a stage or an alias"
     rows = await ctx.loaders.model_policies.load(request.model_id)
     return resolve_rows(request.to_stage, rows)
 
@@ -101,24 +118,59 @@ async def complete_if_satisfied(
 ) -> TransitionRequestRecord:
     """Execute the transition in the caller's transaction once the gate is satisfied.
 
-    The request is COMPLETED first, so the stage change does not make it STALE.
+    The request is COMPLETED first, so the stage change (or alias move) does
+    not make it STALE.
     """
     if not gate.satisfied:
         return request
     (completed,) = await transition_requests.resolve(
         conn, [request.id], RequestStatus.COMPLETED, actor=ctx.actor, now=utcnow()
     )
-    _, moved = await move_version(
-        conn,
-        ctx,
-        model,
-        version,
-        request.to_stage,
-        cause=ChangeCause.APPROVAL,
-        comment=request.comment,
-        archive_existing=request.archive_existing,
-    )
+    if request.alias is not None:
+        moved = await _move_alias(conn, ctx, model, request, version)
+    else:
+        assert request.to_stage is not None, "a request targets a stage or an alias"
+        _, moved = await move_version(
+            conn,
+            ctx,
+            model,
+            version,
+            request.to_stage,
+            cause=ChangeCause.APPROVAL,
+            comment=request.comment,
+            archive_existing=request.archive_existing,
+        )
     await ctx.publish(
         conn, model.name, [request_event(COMPLETED, model, completed, moved, actor=ctx.actor)]
     )
     return completed
+
+
+async def _move_alias(
+    conn: AsyncConnection,
+    ctx: RequestContext,
+    model: ModelRecord,
+    request: TransitionRequestRecord,
+    version: VersionRecord,
+) -> VersionRecord:
+    """Point the request's alias at its version, or delete it; refuse if it moved meanwhile."""
+    assert request.alias is not None
+    previous = await aliases.get_alias(conn, model.id, request.alias)
+    now_at = previous.version if previous is not None else None
+    if now_at != request.alias_from_version:
+        # Every other move outdates the alias's requests; this is the last line of defence.
+        raise stale(
+            request, f"alias {request.alias!r} moved since the request was made (to {now_at})"
+        )
+    await move_alias(
+        conn,
+        ctx,
+        model,
+        request.alias,
+        previous=previous,
+        target=None if request.removes_alias else version,
+        cause=AliasChangeCause.APPROVAL,
+        comment=request.comment,
+        request_id=request.id,
+    )
+    return version

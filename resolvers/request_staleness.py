@@ -1,7 +1,9 @@
-"""Requests go STALE when their version leaves the stage it was requested from.
+"""Requests go STALE when what they were asked against changes by another path.
 
-Called in the transaction of every change that moves or deletes a version,
-so a request never waits on a version that is no longer where it was.
+A stage request when its version leaves the stage it was requested from, an
+alias request when its alias moves; both when their version is deleted.
+Called in the transaction of every change that moves or deletes a version or
+moves an alias, so a request never waits on a state that is gone.
 """
 
 from collections.abc import Mapping, Sequence
@@ -9,11 +11,21 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resolvers.context import RequestContext
+from resolvers.errors import InvalidTransition
 from resolvers.request_events import STALE, request_event
 from storage.clock import utcnow
 from storage.enums import RequestStatus
-from storage.queries import transition_requests
+from storage.queries import transition_requests, versions
 from storage.records import ModelRecord, TransitionRequestRecord, VersionRecord
+
+
+def stale(request: TransitionRequestRecord, why: str) -> InvalidTransition:
+    """The refusal of a decision on a request that is stale, though not yet marked so."""
+    return InvalidTransition(
+        f"transition request {request.id} is stale: {why}",
+        transitionRequest=str(request.id),
+        status=RequestStatus.STALE.value,
+    )
 
 
 async def mark_stale(
@@ -44,7 +56,11 @@ async def after_move(
     """Versions changed stage: their requests made from another stage are STALE."""
     now_by_number = {v.version: v for v in moved}
     pending = await transition_requests.pending_of_versions(conn, model.id, list(now_by_number))
-    outdated = [r for r in pending if r.from_stage != now_by_number[r.version].stage]
+    outdated = [
+        r
+        for r in pending
+        if r.from_stage is not None and r.from_stage != now_by_number[r.version].stage
+    ]
     await mark_stale(conn, ctx, model, outdated, now_by_number)
 
 
@@ -54,3 +70,14 @@ async def after_delete(
     """A version was deleted: all its PENDING requests are STALE."""
     pending = await transition_requests.pending_of_versions(conn, model.id, [deleted.version])
     await mark_stale(conn, ctx, model, pending, {})
+
+
+async def outdate_alias_requests(
+    conn: AsyncConnection, ctx: RequestContext, model: ModelRecord, alias: str
+) -> None:
+    """The alias moved or went, or a newer request for it came: its PENDING requests are STALE."""
+    pending = await transition_requests.pending_for_alias(conn, model.id, alias)
+    if pending:
+        keys = [(model.id, r.version) for r in pending]
+        found = await versions.get_versions_by_number(conn, keys)
+        await mark_stale(conn, ctx, model, pending, {v: r for (_, v), r in found.items()})

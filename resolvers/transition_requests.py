@@ -1,7 +1,8 @@
 """Transition requests: ask for a stage change, cancel, comment, read.
 
-Approving and rejecting are in resolvers/request_decisions.py, CI check
-reports in resolvers/checks.py, and what a request needs in resolvers/request_gate.py.
+Requests for an alias are made in resolvers/request_aliases.py, approving and
+rejecting are in resolvers/request_decisions.py, CI check reports in
+resolvers/checks.py, and what a request needs in resolvers/request_gate.py.
 """
 
 from dataclasses import dataclass
@@ -10,17 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resolvers import validation
 from resolvers.context import RequestContext
-from resolvers.errors import Forbidden, InvalidTransition, NotFound
+from resolvers.errors import BadUserInput, Forbidden, InvalidTransition, NotFound
 from resolvers.models import get_model, locked_model
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
+from resolvers.request_aliases import request_alias
 from resolvers.request_events import CANCELLED, CREATED, request_event
-from resolvers.request_staleness import mark_stale
+from resolvers.request_staleness import mark_stale, stale
 from resolvers.stages import already_in_stage, check_archive_existing
 from resolvers.versions import locked_version
 from storage.clock import utcnow
 from storage.enums import RequestStatus, ReviewKind, Role, Stage
 from storage.queries import reviews, transition_requests, versions
-from storage.queries.transition_requests import RequestFilter
+from storage.queries.transition_requests import RequestFilter, StageTarget
 from storage.records import ModelRecord, ReviewRecord, TransitionRequestRecord, VersionRecord
 
 _CURSOR_KIND = "transitionRequests"
@@ -41,16 +43,16 @@ class Pending:
     version: VersionRecord | None
 
     def current_version(self) -> VersionRecord:
-        """The version, if it is still in the stage it was requested from."""
+        """The version, if it still exists and (for a stage request) is where it was."""
         request, version = self.request, self.version
-        if version is None or version.stage != request.from_stage:
-            where = "deleted" if version is None else f"in {version.stage.value}"
-            raise InvalidTransition(
-                f"transition request {request.id} is stale: version {request.version} of "
-                f"{self.model.name!r} is {where}, not in {request.from_stage.value} as when "
-                "it was requested",
-                transitionRequest=str(request.id),
-                status=RequestStatus.STALE.value,
+        if version is None:
+            raise stale(request, f"version {request.version} of {self.model.name!r} is deleted")
+        if request.from_stage is not None and version.stage != request.from_stage:
+            raise stale(
+                request,
+                f"version {request.version} of {self.model.name!r} is in "
+                f"{version.stage.value}, not in {request.from_stage.value} as when it was "
+                "requested",
             )
         return version
 
@@ -109,15 +111,28 @@ async def request_transition(
     *,
     name: str,
     version: int,
-    stage: Stage,
+    stage: Stage | None,
     archive_existing: bool,
     comment: str | None,
+    alias: str | None = None,
+    delete_alias: bool = False,
 ) -> TransitionRequestRecord:
-    """Ask for a version to move to `stage` once approvals and checks allow it.
+    """Ask for a version to move to `stage` (or an alias to move) once approvals and checks allow.
 
     Older PENDING requests of the model into the same stage are superseded (STALE).
     """
     ctx.authorize(Role.WRITER, model=name)
+    if (stage is None) == (alias is None):
+        raise BadUserInput("give exactly one of stage and alias", field="stage")
+    if alias is not None:
+        if archive_existing:
+            raise BadUserInput("archiveExisting applies only to stages", field="archiveExisting")
+        return await request_alias(
+            ctx, name=name, version=version, alias=alias, delete=delete_alias, comment=comment
+        )
+    assert stage is not None
+    if delete_alias:
+        raise BadUserInput("deleteAlias applies only with alias", field="deleteAlias")
     comment = validation.text(comment, "comment", validation.COMMENT_MAX) or None
     check_archive_existing(stage, archive_existing)
     async with ctx.transaction() as conn:
@@ -132,9 +147,7 @@ async def request_transition(
             conn,
             model_id=model.id,
             version=version,
-            from_stage=target.stage,
-            to_stage=stage,
-            archive_existing=archive_existing,
+            target=StageTarget(target.stage, stage, archive_existing),
             comment=comment,
             actor=ctx.actor,
             now=utcnow(),

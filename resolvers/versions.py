@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import request_staleness, validation
+from resolvers import alias_moves, request_staleness, validation
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, NotFound
 from resolvers.events import model_event, version_event
@@ -13,7 +13,7 @@ from resolvers.models import locked_model, model_not_found
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
 from storage.clock import utcnow
 from storage.enums import Role, Stage
-from storage.queries import models, tags, versions
+from storage.queries import aliases, models, tags, versions
 from storage.queries.tags import TagOwner
 from storage.records import ModelRecord, VersionRecord
 
@@ -158,12 +158,16 @@ async def update_version(
 async def delete_version(ctx: RequestContext, *, name: str, version: int) -> VersionRecord:
     """Delete a version with its tags and aliases; its number is never given out again.
 
-    Its PENDING transition requests become STALE.
+    Its PENDING transition requests become STALE. A protected alias it holds
+    has to be moved first (see alias_moves.check_removal).
     """
     ctx.authorize(Role.MAINTAINER, model=name)
     async with ctx.transaction() as conn:
         model, record = await locked_version(conn, ctx, name, version)
+        held = (await aliases.aliases_of_versions(conn, [record.id])).get(record.id, [])
+        await alias_moves.check_removal(conn, ctx, model, held, f"deleting version {version}")
         await versions.delete_version(conn, record.id)
         await ctx.publish(conn, name, [version_event("deleted", model, record)])
+        await alias_moves.removed_with_version(conn, ctx, model, held)
         await request_staleness.after_delete(conn, ctx, model, record)
     return record

@@ -4,7 +4,7 @@ from enum import Enum
 
 import strawberry
 
-from storage.enums import ChangeCause, CheckStatus, RequestStatus, Stage
+from storage.enums import AliasChangeCause, ChangeCause, CheckStatus, RequestStatus, Role, Stage
 from storage.queries.models import ModelOrder
 
 # Registers the storage enum itself, so resolvers get and give `Stage` unchanged.
@@ -15,12 +15,22 @@ strawberry.enum(
     description="Where a transition request stands; only PENDING ever changes.",
 )
 strawberry.enum(CheckStatus, name="CheckStatus", description="What a CI check reported.")
+strawberry.enum(
+    Role,
+    name="Role",
+    description="READER: all queries. WRITER: + register, tag, alias, describe, stage versions "
+    "not in PRODUCTION to NONE/STAGING/ARCHIVED, request transitions, report checks. "
+    "MAINTAINER: + approve, reject, into and out of PRODUCTION, rollback, delete. ADMIN: + "
+    "tokens, webhooks, stage and alias policies, force, audit log.",
+)
 
 __all__ = [
+    "AliasMoveCause",
     "CheckStatus",
     "ModelOrderField",
     "OrderDirection",
     "RequestStatus",
+    "Role",
     "Stage",
     "StageChangeCause",
 ]
@@ -32,6 +42,15 @@ class StageChangeCause(Enum):
     ROLLBACK = ChangeCause.ROLLBACK.value
     APPROVAL = ChangeCause.APPROVAL.value
     ARCHIVE_EXISTING = ChangeCause.ARCHIVE_EXISTING.value
+
+
+@strawberry.enum(description="Why an alias moved.")
+class AliasMoveCause(Enum):
+    SET = AliasChangeCause.SET.value
+    DELETE = AliasChangeCause.DELETE.value
+    APPROVAL = AliasChangeCause.APPROVAL.value
+    FORCE = AliasChangeCause.FORCE.value
+    VERSION_DELETED = AliasChangeCause.VERSION_DELETED.value
 
 
 @strawberry.enum(description="What a list of models is sorted by.")

@@ -92,12 +92,30 @@ class SetAliasInput:
     model_name: str
     alias: str
     version: int
+    comment: str | None = strawberry.field(
+        default=None, description="Kept in the alias history and the webhook event."
+    )
+    force: bool = strawberry.field(
+        default=False,
+        description="Admins: move a protected alias without a transition request. Needs "
+        "`reason`; the alias history and the webhook event carry it.",
+    )
+    reason: str | None = strawberry.field(default=None, description="Why `force` was needed.")
 
 
 @strawberry.input
 class DeleteAliasInput:
     model_name: str
     alias: str
+    comment: str | None = strawberry.field(
+        default=None, description="Kept in the alias history and the webhook event."
+    )
+    force: bool = strawberry.field(
+        default=False,
+        description="Admins: delete a protected alias without a transition request. Needs "
+        "`reason`.",
+    )
+    reason: str | None = strawberry.field(default=None, description="Why `force` was needed.")
 
 
 @strawberry.input

@@ -3,6 +3,7 @@
 import strawberry
 
 from resolvers import aliases, models, stages, tags, versions
+from resolvers.aliases import Override
 from resolvers.versions import NewVersion
 from schema import inputs, payloads
 from schema.policy_fields import PolicyMutation
@@ -102,10 +103,17 @@ class Mutation(WebhookMutation, TokenMutation, PolicyMutation, RequestMutation):
             key=change.tag.key,
         )
 
-    @strawberry.mutation(description="Point an alias at a version, moving it if it exists.")
+    @strawberry.mutation(
+        description="Point an alias at a version, moving it if it exists. A protected alias "
+        "moves through requestTransition (or an admin force)."
+    )
     async def set_alias(self, info: Ctx, input: inputs.SetAliasInput) -> payloads.SetAliasPayload:
         change = await aliases.set_alias(
-            info.context, name=input.model_name, alias=input.alias, version=input.version
+            info.context,
+            name=input.model_name,
+            alias=input.alias,
+            version=input.version,
+            override=Override(input.comment, input.force, input.reason),
         )
         return payloads.SetAliasPayload(
             alias=Alias.of(change.alias), previous_version=change.previous_version
@@ -115,7 +123,12 @@ class Mutation(WebhookMutation, TokenMutation, PolicyMutation, RequestMutation):
     async def delete_alias(
         self, info: Ctx, input: inputs.DeleteAliasInput
     ) -> payloads.DeleteAliasPayload:
-        change = await aliases.delete_alias(info.context, name=input.model_name, alias=input.alias)
+        change = await aliases.delete_alias(
+            info.context,
+            name=input.model_name,
+            alias=input.alias,
+            override=Override(input.comment, input.force, input.reason),
+        )
         return payloads.DeleteAliasPayload(
             model=RegisteredModel.of(change.model),
             alias=change.alias.alias,

@@ -1,4 +1,4 @@
-"""Stage policies as GraphQL sees them."""
+"""Stage and alias policies as GraphQL sees them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from enum import Enum
 
 import strawberry
 
-from resolvers.policies import Policy, PolicySource
-from schema.enums import Stage
+from resolvers.alias_gate import AliasPolicy as AliasPolicyRecord
+from resolvers.policies import Policy
+from resolvers.policy_rules import PolicySource
+from schema.enums import Role, Stage
 
 
 @strawberry.enum(description="Where the policy in force comes from.")
@@ -61,3 +63,60 @@ class ClearStagePolicyInput:
 @strawberry.type
 class StagePolicyPayload:
     policy: StagePolicy = strawberry.field(description="The policy in force now.")
+
+
+@strawberry.type(description="A protected alias: what moving or deleting it needs, and who may.")
+class AliasPolicy:
+    alias: str
+    required_approvals: int = strawberry.field(
+        description="Approvals by maintainers (or `role`, if higher) other than the requester."
+    )
+    required_checks: list[str] = strawberry.field(
+        description="Checks whose latest report must be SUCCESS."
+    )
+    role: Role = strawberry.field(
+        description="Who may move it directly when nothing is required, and decide on "
+        "requests for it (never below MAINTAINER)."
+    )
+    source: StagePolicySource = strawberry.field(description="GLOBAL or MODEL.")
+    gated: bool = strawberry.field(
+        description="True when setAlias and deleteAlias are refused and a transition request "
+        "(or an admin force) is needed."
+    )
+
+    @staticmethod
+    def of(policy: AliasPolicyRecord) -> AliasPolicy:
+        return AliasPolicy(
+            alias=policy.alias,
+            required_approvals=policy.required_approvals,
+            required_checks=list(policy.required_checks),
+            role=policy.role,
+            source=StagePolicySource(policy.source.value),
+            gated=policy.gated,
+        )
+
+
+@strawberry.input
+class SetAliasPolicyInput:
+    alias: str
+    model_name: str | None = strawberry.field(
+        default=None, description="Protect the alias of this model only; default: of every model."
+    )
+    required_approvals: int = 1
+    required_checks: list[str] = strawberry.field(default_factory=list)
+    role: Role = strawberry.field(default=Role.MAINTAINER)
+
+
+@strawberry.input
+class ClearAliasPolicyInput:
+    alias: str
+    model_name: str | None = strawberry.field(
+        default=None, description="Drop this model's override; default: the global policy."
+    )
+
+
+@strawberry.type
+class AliasPolicyPayload:
+    policy: AliasPolicy | None = strawberry.field(
+        description="The policy in force now; null: the alias is unprotected."
+    )

@@ -56,7 +56,8 @@ class RequestQuery:
 @strawberry.type
 class RequestMutation:
     @strawberry.mutation(
-        description="Ask for a stage change that waits for approvals and checks (writers)."
+        description="Ask for a stage change, or an alias move, that waits for approvals and "
+        "checks (writers)."
     )
     async def request_transition(
         self, info: Ctx, input: RequestTransitionInput
@@ -68,6 +69,8 @@ class RequestMutation:
             stage=input.stage,
             archive_existing=input.archive_existing,
             comment=input.comment,
+            alias=input.alias,
+            delete_alias=input.delete_alias,
         )
         return _payload(record)
 

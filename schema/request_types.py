@@ -48,17 +48,31 @@ class CheckReport:
 
 
 @strawberry.type(
-    description="A request to move a version to a stage once approvals and checks allow it."
+    description="A request to move a version to a stage, or an alias to a version (or to "
+    "delete it), once approvals and checks allow it."
 )
 class TransitionRequest:
     _record: strawberry.Private[TransitionRequestRecord]
     id: strawberry.ID
     version: int
-    from_stage: Stage = strawberry.field(
-        description="The version's stage when requested; if it moves, the request is STALE."
+    from_stage: Stage | None = strawberry.field(
+        description="The version's stage when requested; if it moves, the request is STALE. "
+        "Null for a request for an alias."
     )
-    to_stage: Stage
+    to_stage: Stage | None = strawberry.field(
+        description="The stage asked for; null for a request for an alias."
+    )
     archive_existing: bool
+    alias: str | None = strawberry.field(
+        description="The alias to point at `version` (or to delete); null for a stage request."
+    )
+    alias_from_version: int | None = strawberry.field(
+        description="Where the alias pointed when requested (null: nowhere); if it moves, "
+        "the request is STALE."
+    )
+    delete_alias: bool = strawberry.field(
+        description="The request deletes the alias (which points at `version`)."
+    )
     status: RequestStatus
     comment: str | None = strawberry.field(description="Also the stage history's comment.")
     requested_by: str
@@ -78,6 +92,9 @@ class TransitionRequest:
             from_stage=record.from_stage,
             to_stage=record.to_stage,
             archive_existing=record.archive_existing,
+            alias=record.alias,
+            alias_from_version=record.alias_from_version,
+            delete_alias=record.removes_alias,
             status=record.status,
             comment=record.comment,
             requested_by=record.requested_by,
@@ -101,8 +118,8 @@ class TransitionRequest:
         return ModelVersion.of(found) if found else None
 
     @strawberry.field(
-        description="Approvals needed under the stage policy now: at least one, never "
-        "counting the requester's."
+        description="Approvals needed under the stage's (or alias's) policy now: at least one, "
+        "never counting the requester's."
     )
     async def required_approvals(self, info: Ctx) -> int:
         return needed_approvals(await policy_of(info.context, self._record))
@@ -138,11 +155,18 @@ class TransitionRequest:
         return [CheckReport.of(r) for r in found]
 
 
-@strawberry.input
+@strawberry.input(description="A stage for the version, or an alias to point at it: one of them.")
 class RequestTransitionInput:
     model_name: str
     version: int
-    stage: Stage
+    stage: Stage | None = None
+    alias: str | None = strawberry.field(
+        default=None, description="Move this alias to `version` instead of changing its stage."
+    )
+    delete_alias: bool = strawberry.field(
+        default=False,
+        description="With `alias`: delete it instead; `version` is the version it points at.",
+    )
     archive_existing: bool = strawberry.field(
         default=False, description="Passed on to the transition when it executes."
     )

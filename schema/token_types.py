@@ -6,16 +6,8 @@ from datetime import datetime
 
 import strawberry
 
-from storage.enums import Role
+from schema.enums import Role
 from storage.records import TokenRecord
-
-strawberry.enum(
-    Role,
-    name="Role",
-    description="READER: all queries. WRITER: + register, tag, alias, describe, stage to "
-    "NONE/STAGING/ARCHIVED, request transitions, report checks. MAINTAINER: + approve, reject, "
-    "PRODUCTION, rollback, delete. ADMIN: + tokens, webhooks, stage policies, audit log.",
-)
 
 
 @strawberry.type(description="An API token's description; the token itself is shown once.")

@@ -8,13 +8,21 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from resolvers import alias_history as alias_history_use_cases
 from resolvers import history as history_use_cases
 from resolvers import transition_requests as request_use_cases
 from resolvers import versions as version_use_cases
 from resolvers.context import RequestContext
 from schema.connections import Connection, connection
-from schema.enums import RequestStatus, Stage, StageChangeCause
-from storage.records import AliasRecord, HistoryRecord, ModelRecord, TagRecord, VersionRecord
+from schema.enums import AliasMoveCause, RequestStatus, Stage, StageChangeCause
+from storage.records import (
+    AliasHistoryRecord,
+    AliasRecord,
+    HistoryRecord,
+    ModelRecord,
+    TagRecord,
+    VersionRecord,
+)
 
 if TYPE_CHECKING:
     from schema.request_types import TransitionRequest
@@ -102,6 +110,21 @@ class RegisteredModel:
     async def staging_versions(self, info: Ctx) -> list[ModelVersion]:
         found = await info.context.loaders.staging_versions.load(self._record.id)
         return [ModelVersion.of(v) for v in found]
+
+    @strawberry.field(
+        description="Every move of the model's aliases (of `alias` only, when given), newest first."
+    )
+    async def alias_history(
+        self,
+        info: Ctx,
+        first: int | None = 20,
+        after: str | None = None,
+        alias: str | None = None,
+    ) -> Connection[AliasMove]:
+        page = await alias_history_use_cases.alias_history(
+            info.context, self._record.id, alias=alias, first=first, after=after
+        )
+        return connection(page, AliasMove.of, after=after)
 
     @strawberry.field(description="Every stage change of every version, newest first.")
     async def stage_history(
@@ -238,3 +261,39 @@ class StageTransition:
             (self._record.model_id, self._record.version)
         )
         return ModelVersion.of(found) if found else None
+
+
+@strawberry.type(description="One immutable entry of the alias history: an alias moved or went.")
+class AliasMove:
+    alias: str
+    from_version: int | None = strawberry.field(
+        description="Where it pointed before; null: it did not exist."
+    )
+    to_version: int | None = strawberry.field(
+        description="Where it points since; null: it was deleted."
+    )
+    cause: AliasMoveCause
+    actor: str
+    comment: str | None
+    override_reason: str | None = strawberry.field(
+        description="Set when an admin forced this move past the alias policy."
+    )
+    transition_request_id: strawberry.ID | None = strawberry.field(
+        description="The request whose approval made this move (cause APPROVAL)."
+    )
+    created_at: datetime
+
+    @staticmethod
+    def of(record: AliasHistoryRecord) -> AliasMove:
+        request_id = record.transition_request_id
+        return AliasMove(
+            alias=record.alias,
+            from_version=record.from_version,
+            to_version=record.to_version,
+            cause=AliasMoveCause(record.cause.value),
+            actor=record.actor,
+            comment=record.comment,
+            override_reason=record.override_reason,
+            transition_request_id=strawberry.ID(str(request_id)) if request_id else None,
+            created_at=record.created_at,
+        )

@@ -19,6 +19,17 @@ class ChangeCause(StrEnum):
     ARCHIVE_EXISTING = "archive_existing"
 
 
+class AliasChangeCause(StrEnum):
+    """Why an alias-history row exists."""
+
+    SET = "set"
+    DELETE = "delete"
+    APPROVAL = "approval"
+    FORCE = "force"
+    # The version it pointed at was deleted, and the alias with it.
+    VERSION_DELETED = "version_deleted"
+
+
 class Role(StrEnum):
     """What a token may do; each role includes everything of the ones before it."""
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.enums import (
+    AliasChangeCause,
     ChangeCause,
     CheckStatus,
     RequestStatus,
@@ -70,6 +71,21 @@ class AliasRecord:
     alias: str
     version_id: int
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class AliasHistoryRecord:
+    id: int
+    model_id: int
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    cause: AliasChangeCause
+    actor: str
+    comment: str | None
+    override_reason: str | None
+    transition_request_id: int | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +163,27 @@ class PolicyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AliasPolicyRecord:
+    """What moving or deleting `alias` needs; `model_id` None is the global policy."""
+
+    model_id: int | None
+    alias: str
+    required_approvals: int
+    required_checks: list[str]
+    role: Role
+    updated_at: datetime
+    updated_by: str
+
+
+@dataclass(frozen=True, slots=True)
 class TransitionRequestRecord:
+    """A request for a stage (`to_stage`) or for an alias (`alias`), never both."""
+
     id: int
     model_id: int
     version: int
-    from_stage: Stage
-    to_stage: Stage
+    from_stage: Stage | None
+    to_stage: Stage | None
     archive_existing: bool
     status: RequestStatus
     comment: str | None
@@ -161,6 +192,11 @@ class TransitionRequestRecord:
     updated_at: datetime
     resolved_at: datetime | None
     resolved_by: str | None
+    alias: str | None = None
+    # Where the alias pointed when requested (None: it did not exist).
+    alias_from_version: int | None = None
+    # Delete the alias (which points at `version`) instead of moving it there.
+    removes_alias: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -300,7 +301,73 @@ stage_policies = Table(
     ),
 )
 
+# Protected aliases: what moving or deleting an alias needs. A global row per
+# alias name and per-model overrides; no row at all means the alias is unprotected.
+alias_policies = Table(
+    "alias_policies",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("model_id", IdType, ForeignKey("models.id", ondelete="CASCADE"), nullable=True),
+    Column("alias", String(256), nullable=False),
+    Column("required_approvals", Integer, nullable=False),
+    Column("required_checks", JSON, nullable=False),
+    # Who may move the alias directly when nothing is required, and approve requests for it.
+    Column("role", String(16), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(256), nullable=False),
+    CheckConstraint(ROLE_CHECK, name="role"),
+    CheckConstraint("required_approvals >= 0", name="required_approvals"),
+    Index(
+        "uq_alias_policies_model_alias",
+        "model_id",
+        "alias",
+        unique=True,
+        sqlite_where=text("model_id IS NOT NULL"),
+        postgresql_where=text("model_id IS NOT NULL"),
+    ),
+    Index(
+        "uq_alias_policies_global_alias",
+        "alias",
+        unique=True,
+        sqlite_where=text("model_id IS NULL"),
+        postgresql_where=text("model_id IS NULL"),
+    ),
+)
+
+ALIAS_CAUSE_CHECK = "cause IN ('set', 'delete', 'approval', 'force', 'version_deleted')"
+
+# Immutable, like the stage history: every move of every alias, protected or
+# not. Versions are numbers, so the rows outlive the versions they name, and
+# (model, alias, time) answers "which version held @champion at time T".
+alias_history = Table(
+    "alias_history",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("model_id", IdType, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("alias", String(256), nullable=False),
+    # None: the alias did not exist before (from) or was deleted (to).
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=True),
+    Column("cause", String(32), nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("comment", Text, nullable=True),
+    # Set when an admin forced the move past the alias policy: why they did.
+    Column("override_reason", Text, nullable=True),
+    # The transition request whose approval moved it (cause `approval`).
+    Column("transition_request_id", IdType, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint(ALIAS_CAUSE_CHECK, name="cause"),
+    Index("ix_alias_history_model_id_id", "model_id", "id"),
+    Index("ix_alias_history_model_id_alias_id", "model_id", "alias", "id"),
+    Index("ix_alias_history_model_id_alias_created_at", "model_id", "alias", "created_at"),
+)
+
 REQUEST_STATUS_CHECK = "status IN ('PENDING', 'COMPLETED', 'REJECTED', 'CANCELLED', 'STALE')"
+# A request targets a stage (from_stage, to_stage) or an alias, never both.
+REQUEST_TARGET_CHECK = (
+    "(alias IS NULL AND from_stage IS NOT NULL AND to_stage IS NOT NULL) OR "
+    "(alias IS NOT NULL AND from_stage IS NULL AND to_stage IS NULL)"
+)
 
 transition_requests = Table(
     "transition_requests",
@@ -309,10 +376,16 @@ transition_requests = Table(
     Column("model_id", IdType, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
     # A number, like the history: a deleted version leaves a STALE request behind.
     Column("version", Integer, nullable=False),
-    # The version's stage when requested: if it moves meanwhile, the request is STALE.
-    Column("from_stage", String(16), nullable=False),
-    Column("to_stage", String(16), nullable=False),
+    # Stage requests: the version's stage when requested (if it moves meanwhile,
+    # the request is STALE) and the stage asked for.
+    Column("from_stage", String(16), nullable=True),
+    Column("to_stage", String(16), nullable=True),
     Column("archive_existing", Boolean, nullable=False),
+    # Alias requests: the alias to point at `version` (or to delete, when it points
+    # there), and where it pointed when requested: if it moves meanwhile, STALE.
+    Column("alias", String(256), nullable=True),
+    Column("alias_from_version", Integer, nullable=True),
+    Column("removes_alias", Boolean, nullable=False, server_default=false()),
     Column("status", String(16), nullable=False),
     Column("comment", Text, nullable=True),
     Column("requested_by", String(256), nullable=False),
@@ -322,6 +395,7 @@ transition_requests = Table(
     Column("resolved_by", String(256), nullable=True),
     CheckConstraint(REQUEST_STATUS_CHECK, name="status"),
     CheckConstraint("to_stage IN ('NONE', 'STAGING', 'PRODUCTION', 'ARCHIVED')", name="to_stage"),
+    CheckConstraint(REQUEST_TARGET_CHECK, name="target"),
     Index("ix_transition_requests_model_id_status_id", "model_id", "status", "id"),
     Index("ix_transition_requests_status_id", "status", "id"),
 )

@@ -112,6 +112,8 @@ CASES: dict[str, Case] = {
         "SetStagePolicyInput", on_model(stage="STAGING", requiredApprovals=1), Role.ADMIN
     ),
     "clearStagePolicy": Case("ClearStagePolicyInput", on_model(stage="NONE"), Role.ADMIN),
+    "setAliasPolicy": Case("SetAliasPolicyInput", on_model(alias="champion"), Role.ADMIN),
+    "clearAliasPolicy": Case("ClearAliasPolicyInput", on_model(alias="stable"), Role.ADMIN),
 }
 
 # Transition-request mutations: the request of each world was made by `requester`.
@@ -151,6 +153,22 @@ DOOR_CASES: dict[str, Case] = {
     ),
     "deleteModelVersion:production-version": Case(
         "DeleteModelVersionInput", on_model(version=2), Role.MAINTAINER
+    ),
+    # `stable` is protected by role only (no approvals): maintainers move it directly.
+    "setAlias:role-protected": Case(
+        "SetAliasInput", on_model(alias="stable", version=3), Role.MAINTAINER
+    ),
+    "deleteAlias:role-protected": Case(
+        "DeleteAliasInput", on_model(alias="stable"), Role.MAINTAINER
+    ),
+    # `gold` needs an approval: only an admin's force moves it without a request.
+    "setAlias:gated-force": Case(
+        "SetAliasInput",
+        on_model(alias="gold", version=3, force=True, reason="incident 7"),
+        Role.ADMIN,
+    ),
+    "requestTransition:alias": Case(
+        "RequestTransitionInput", on_model(version=3, alias="gold"), Role.WRITER
     ),
 }
 
@@ -227,6 +245,10 @@ async def seed(admin: GraphQLClient, db: Database, receiver: Receiver) -> World:
             f'setTag(input: {{modelName: "{name}", key: "team", value: "a"}})',
             f'setAlias(input: {{modelName: "{name}", alias: "champion", version: 1}})',
             f'setStagePolicy(input: {{modelName: "{name}", stage: NONE}})',
+            f'setAlias(input: {{modelName: "{name}", alias: "stable", version: 1}})',
+            f'setAliasPolicy(input: {{modelName: "{name}", alias: "stable", '
+            "requiredApprovals: 0})",
+            f'setAliasPolicy(input: {{modelName: "{name}", alias: "gold"}})',
         ):
             await admin.data(f"mutation {{ {mutation} {{ __typename }} }}")
         await issue_token(db, f"victim-{role.value}", Role.READER)
@@ -299,6 +321,8 @@ QUERIES: dict[str, Role] = {
     '{ modelVersion(name: "m-reader", version: 1) { version } }': Role.READER,
     '{ resolveModelUri(uri: "models:/m-reader/production") { version } }': Role.READER,
     "{ stagePolicies { stage } }": Role.READER,
+    '{ aliasPolicies(modelName: "m-reader") { alias gated } }': Role.READER,
+    '{ model(name: "m-reader") { aliasHistory(first: 5) { totalCount } } }': Role.READER,
     "{ viewer { name role } }": Role.READER,
     "{ webhooks(first: 5) { totalCount } }": Role.ADMIN,
     "{ apiTokens(first: 5) { totalCount } }": Role.ADMIN,

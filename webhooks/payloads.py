@@ -6,6 +6,7 @@ Field names follow the GraphQL schema (camelCase), timestamps are ISO-8601 UTC.
 from datetime import datetime
 from typing import Any
 
+from storage.enums import Stage
 from storage.records import (
     CheckReportRecord,
     ModelRecord,
@@ -57,14 +58,21 @@ def _maybe_time(value: datetime | None) -> str | None:
     return _time(value) if value is not None else None
 
 
+def _maybe_stage(stage: Stage | None) -> str | None:
+    return stage.value if stage is not None else None
+
+
 def request_json(model_name: str, request: TransitionRequestRecord) -> dict[str, Any]:
     return {
         "id": str(request.id),
         "modelName": model_name,
         "version": request.version,
-        "fromStage": request.from_stage.value,
-        "toStage": request.to_stage.value,
+        "fromStage": _maybe_stage(request.from_stage),
+        "toStage": _maybe_stage(request.to_stage),
         "archiveExisting": request.archive_existing,
+        "alias": request.alias,
+        "aliasFromVersion": request.alias_from_version,
+        "deleteAlias": request.removes_alias,
         "status": request.status.value,
         "comment": request.comment,
         "requestedBy": request.requested_by,

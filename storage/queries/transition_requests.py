@@ -36,6 +36,9 @@ _COLUMNS = (
     _r.c.updated_at,
     _r.c.resolved_at,
     _r.c.resolved_by,
+    _r.c.alias,
+    _r.c.alias_from_version,
+    _r.c.removes_alias,
 )
 _SELECT = select(*_COLUMNS)
 _PENDING = _r.c.status == RequestStatus.PENDING.value
@@ -49,6 +52,9 @@ _PENDING_OF_VERSIONS = _SELECT.where(
 _PENDING_INTO_STAGE = _SELECT.where(
     _OF_MODEL, _PENDING, _r.c.to_stage == bindparam("to_stage")
 ).order_by(_r.c.id)
+_PENDING_FOR_ALIAS = _SELECT.where(_OF_MODEL, _PENDING, _r.c.alias == bindparam("alias")).order_by(
+    _r.c.id
+)
 _RESOLVE = (
     update(_r)
     .where(_r.c.id.in_(bindparam("ids", expanding=True)), _PENDING)
@@ -70,16 +76,38 @@ class RequestFilter:
     to_stage: Stage | None = None
 
 
+def _stage(value: str | None) -> Stage | None:
+    return Stage(value) if value is not None else None
+
+
 def _record(row: AnyRow) -> TransitionRequestRecord:
     values = row._mapping
     return TransitionRequestRecord(
         **{
             **values,
-            "from_stage": Stage(values["from_stage"]),
-            "to_stage": Stage(values["to_stage"]),
+            "from_stage": _stage(values["from_stage"]),
+            "to_stage": _stage(values["to_stage"]),
             "status": RequestStatus(values["status"]),
         }
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StageTarget:
+    """A request to move a version from the stage it is in to another."""
+
+    from_stage: Stage
+    to_stage: Stage
+    archive_existing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AliasTarget:
+    """A request to point `alias` at the version (or delete it, when it points there)."""
+
+    alias: str
+    from_version: int | None
+    removes: bool = False
 
 
 async def insert_request(
@@ -87,25 +115,33 @@ async def insert_request(
     *,
     model_id: int,
     version: int,
-    from_stage: Stage,
-    to_stage: Stage,
-    archive_existing: bool,
+    target: StageTarget | AliasTarget,
     comment: str | None,
     actor: str,
     now: datetime,
 ) -> TransitionRequestRecord:
-    values = {
+    values: dict[str, Any] = {
         "model_id": model_id,
         "version": version,
-        "from_stage": from_stage.value,
-        "to_stage": to_stage.value,
-        "archive_existing": archive_existing,
         "status": RequestStatus.PENDING.value,
         "comment": comment,
         "requested_by": actor,
         "created_at": now,
         "updated_at": now,
     }
+    if isinstance(target, StageTarget):
+        values |= {
+            "from_stage": target.from_stage.value,
+            "to_stage": target.to_stage.value,
+            "archive_existing": target.archive_existing,
+        }
+    else:
+        values |= {
+            "alias": target.alias,
+            "alias_from_version": target.from_version,
+            "removes_alias": target.removes,
+            "archive_existing": False,
+        }
     return _record((await conn.execute(_INSERT, values)).one())
 
 
@@ -133,6 +169,14 @@ async def pending_into_stage(
     """The PENDING requests to move any version of a model into `to_stage`, oldest first."""
     parameters = {"model_id": model_id, "to_stage": to_stage.value}
     return [_record(row) for row in await conn.execute(_PENDING_INTO_STAGE, parameters)]
+
+
+async def pending_for_alias(
+    conn: AsyncConnection, model_id: int, alias: str
+) -> list[TransitionRequestRecord]:
+    """The PENDING requests to move or delete one alias of a model, oldest first."""
+    parameters = {"model_id": model_id, "alias": alias}
+    return [_record(row) for row in await conn.execute(_PENDING_FOR_ALIAS, parameters)]
 
 
 async def resolve(

@@ -1,0 +1,137 @@
+"""The alias history: an append-only log of every move of every alias."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Select, bindparam, func, insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.enums import AliasChangeCause
+from storage.pagination import PageRequest, keyset_pages_per_owner, page_parameters
+from storage.records import AliasHistoryRecord
+from storage.rows import AnyRow
+from storage.tables import alias_history
+
+_h = alias_history
+_COLUMNS = (
+    _h.c.id,
+    _h.c.model_id,
+    _h.c.alias,
+    _h.c.from_version,
+    _h.c.to_version,
+    _h.c.cause,
+    _h.c.actor,
+    _h.c.comment,
+    _h.c.override_reason,
+    _h.c.transition_request_id,
+    _h.c.created_at,
+)
+_INSERT = insert(_h)
+
+
+@dataclass(frozen=True, slots=True)
+class AliasMove:
+    """An alias move to record; a None version means "did not exist" / "deleted"."""
+
+    model_id: int
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    cause: AliasChangeCause
+    comment: str | None = None
+    override_reason: str | None = None
+    transition_request_id: int | None = None
+
+
+def _record(row: AnyRow) -> AliasHistoryRecord:
+    return AliasHistoryRecord(
+        id=row.id,
+        model_id=row.model_id,
+        alias=row.alias,
+        from_version=row.from_version,
+        to_version=row.to_version,
+        cause=AliasChangeCause(row.cause),
+        actor=row.actor,
+        comment=row.comment,
+        override_reason=row.override_reason,
+        transition_request_id=row.transition_request_id,
+        created_at=row.created_at,
+    )
+
+
+async def record_moves(
+    conn: AsyncConnection, moves: Sequence[AliasMove], *, actor: str, now: datetime
+) -> None:
+    """Append rows in the given order, in one statement."""
+    if not moves:
+        return
+    rows = [
+        {
+            "model_id": move.model_id,
+            "alias": move.alias,
+            "from_version": move.from_version,
+            "to_version": move.to_version,
+            "cause": move.cause.value,
+            "actor": actor,
+            "comment": move.comment,
+            "override_reason": move.override_reason,
+            "transition_request_id": move.transition_request_id,
+            "created_at": now,
+        }
+        for move in moves
+    ]
+    await conn.execute(_INSERT, rows)
+
+
+_OWNER_MODEL = (_h.c.model_id,)
+_OWNER_ALIAS = (_h.c.model_id, _h.c.alias)
+_OF_MODELS = _h.c.model_id.in_(bindparam("model_ids", expanding=True))
+_OF_ALIASES = tuple_(*_OWNER_ALIAS).in_(bindparam("keys", expanding=True))
+_COUNT_PER_MODEL = select(_h.c.model_id, func.count()).where(_OF_MODELS).group_by(*_OWNER_MODEL)
+_COUNT_PER_ALIAS = select(*_OWNER_ALIAS, func.count()).where(_OF_ALIASES).group_by(*_OWNER_ALIAS)
+
+
+@cache
+def _page_statement(per_alias: bool, after: bool) -> Select[Any]:
+    owner = _OWNER_ALIAS if per_alias else _OWNER_MODEL
+    query = select(*_COLUMNS).where(_OF_ALIASES if per_alias else _OF_MODELS)
+    return keyset_pages_per_owner(query, owner, (_h.c.id,), descending=True, after=after)
+
+
+async def history_pages(
+    conn: AsyncConnection, model_ids: Sequence[int], page: PageRequest
+) -> dict[int, list[AliasHistoryRecord]]:
+    """One page of each model's alias moves (newest first), in one statement."""
+    statement = _page_statement(False, page.after is not None)
+    parameters = {"model_ids": list(model_ids), **page_parameters(page)}
+    grouped: dict[int, list[AliasHistoryRecord]] = defaultdict(list)
+    for row in await conn.execute(statement, parameters):
+        grouped[row.model_id].append(_record(row))
+    return grouped
+
+
+async def alias_history_pages(
+    conn: AsyncConnection, aliases: Sequence[tuple[int, str]], page: PageRequest
+) -> dict[tuple[int, str], list[AliasHistoryRecord]]:
+    """One page per (model id, alias), newest first."""
+    statement = _page_statement(True, page.after is not None)
+    parameters = {"keys": list(aliases), **page_parameters(page)}
+    grouped: dict[tuple[int, str], list[AliasHistoryRecord]] = defaultdict(list)
+    for row in await conn.execute(statement, parameters):
+        grouped[(row.model_id, row.alias)].append(_record(row))
+    return grouped
+
+
+async def count_history(conn: AsyncConnection, model_ids: Sequence[int]) -> dict[int, int]:
+    return dict((await conn.execute(_COUNT_PER_MODEL, {"model_ids": list(model_ids)})).all())
+
+
+async def count_alias_history(
+    conn: AsyncConnection, aliases: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], int]:
+    rows = await conn.execute(_COUNT_PER_ALIAS, {"keys": list(aliases)})
+    return {(m, a): count for m, a, count in rows}

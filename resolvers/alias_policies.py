@@ -12,7 +12,9 @@ from storage.clock import utcnow
 from storage.enums import Role
 from storage.queries import alias_policies
 
-DEFAULT_ROLE = Role.MAINTAINER
+# Per scope (the global one, each model): the aliasPolicies list of a model
+# holds at most twice this (its overrides and the global policies).
+POLICIES_MAX = 100
 
 
 async def set_alias_policy(
@@ -33,6 +35,11 @@ async def set_alias_policy(
     checks = rules.checked_checks(required_checks)
     model_id = (await get_model(ctx, model_name)).id if model_name is not None else None
     async with ctx.transaction() as conn:
+        if await alias_policies.count_others(conn, model_id, alias) >= POLICIES_MAX:
+            scope = "per model" if model_id is not None else "for every model"
+            raise BadUserInput(
+                f"at most {POLICIES_MAX} alias policies {scope}", field="alias", limit=POLICIES_MAX
+            )
         record = await alias_policies.set_alias_policy(
             conn,
             model_id=model_id,

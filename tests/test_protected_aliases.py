@@ -6,8 +6,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from resolvers.alias_policies import POLICIES_MAX
 from server.settings import Settings
+from storage.clock import utcnow
 from storage.database import Database
+from storage.enums import Role
+from storage.queries import alias_policies
 from storage.tables import webhook_events
 from tests.graphql import GraphQLClient, register
 from tests.request_client import APPROVE, REQUEST, Team, approve, gated_team, read, report
@@ -365,3 +369,25 @@ async def test_alias_history_pages_newest_first(team: Team) -> None:
     assert tail["pageInfo"]["hasNextPage"] is False
     only = await team.reader.data(HISTORY, {"alias": "champion"})
     assert only["model"]["aliasHistory"]["totalCount"] == 1
+
+
+async def test_alias_policies_are_bounded_per_scope(team: Team, db: Database) -> None:
+    async with db.transaction() as conn:
+        for i in range(POLICIES_MAX - 1):  # `champion` is the first
+            await alias_policies.set_alias_policy(
+                conn,
+                model_id=None,
+                alias=f"a{i}",
+                required_approvals=1,
+                required_checks=[],
+                role=Role.MAINTAINER,
+                actor="test",
+                now=utcnow(),
+            )
+    error = await refused(
+        db, team.admin, SET_POLICY, {"input": {"alias": "one-more"}}, "BAD_USER_INPUT"
+    )
+    assert error["extensions"]["limit"] == POLICIES_MAX
+    # Replacing one is no new policy; a model has its own room.
+    await team.admin.data(SET_POLICY, {"input": {"alias": "champion", "requiredApprovals": 2}})
+    await team.admin.data(SET_POLICY, {"input": {"alias": "one-more", "modelName": "fraud"}})

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, or_, select, text
+from sqlalchemy import bindparam, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.dialect import insert_on_conflict
@@ -98,6 +98,13 @@ async def set_alias_policy(
         .returning(*_COLUMNS)
     )
     return _record((await conn.execute(statement)).one())
+
+
+async def count_others(conn: AsyncConnection, model_id: int | None, alias: str) -> int:
+    """How many policies the global scope (`model_id` None) or a model has for other aliases."""
+    owner = _p.c.model_id.is_(None) if model_id is None else _p.c.model_id == model_id
+    statement = select(func.count()).select_from(_p).where(owner, _p.c.alias != alias)
+    return int((await conn.execute(statement)).scalar_one())
 
 
 async def delete_alias_policy(conn: AsyncConnection, model_id: int | None, alias: str) -> bool:

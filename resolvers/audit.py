@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.utils.str_converters import to_camel_case
 
+from resolvers.validation import escaped
 from storage.database import Database
 from storage.queries import audit
 
@@ -29,6 +30,7 @@ _SECRET_NAME = re.compile(r"secret|token|password|credential", re.IGNORECASE)
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/?#@\s]+@")
 _TEXT_MAX = 500
 _ITEMS_MAX = 50
+_MESSAGE_MAX = 2000
 
 
 @dataclass(slots=True)
@@ -67,7 +69,7 @@ def summarize(value: Any) -> Any:
         return summarize(fields)
     if isinstance(value, dict):
         return {
-            to_camel_case(str(key)): "[redacted]"
+            escaped(to_camel_case(str(key))): "[redacted]"
             if _SECRET_NAME.search(str(key))
             else summarize(item)
             for key, item in value.items()
@@ -78,11 +80,14 @@ def summarize(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, str):
+        # Cut before escaping (a NUL becomes six characters), escape before storing:
+        # PostgreSQL cannot store a NUL, and a refusal of one must still be logged.
         value = _URL_CREDENTIALS.sub("[redacted]@", value)
-        return value[:_TEXT_MAX] + "…" if len(value) > _TEXT_MAX else value
-    if value is None or isinstance(value, bool | int | float | str):
+        value = value[:_TEXT_MAX] + "…" if len(value) > _TEXT_MAX else value
+        return escaped(value)
+    if value is None or isinstance(value, bool | int | float):
         return value
-    return str(value)
+    return escaped(str(value))
 
 
 async def write(
@@ -97,17 +102,25 @@ async def write(
     await audit.insert_entry(
         conn,
         created_at=now,
-        actor=caller.actor,
+        actor=_column(caller.actor, 256),
         action=entry.action,
-        model_name=entry.model_name,
-        target=entry.target,
+        model_name=_column(entry.model_name, 256),
+        target=_column(entry.target, _TEXT_MAX),
         input=entry.input,
         result=result,
-        message=message,
-        request_id=caller.request_id,
+        message=_column(message, _MESSAGE_MAX),
+        request_id=_column(caller.request_id, 64),
         client_address=caller.client_address,
     )
     entry.written = True
+
+
+def _column(value: str | None, limit: int) -> str | None:
+    """Escaped as `summarize` escapes, and cut to fit: a refused call's name may be anything."""
+    if value is None:
+        return None
+    value = escaped(value)
+    return value[: limit - 1] + "…" if len(value) > limit else value
 
 
 async def write_alone(

@@ -29,14 +29,21 @@ def details_url(value: str | None) -> str | None:
     """An http(s) link to the check's run, or None."""
     if not value:
         return None
-    parts = urlsplit(value)
-    if len(value) > DETAILS_URL_MAX or parts.scheme not in ("http", "https") or not parts.hostname:
+    if len(value) > DETAILS_URL_MAX or not _is_web_link(value):
         raise BadUserInput(
             f"detailsUrl must be an http:// or https:// URL of at most {DETAILS_URL_MAX} "
             "characters",
             field="detailsUrl",
         )
-    return value
+    return validation.characters(value, "detailsUrl", prose=False)
+
+
+def _is_web_link(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # an unclosed or invalid IPv6 bracket, an NFKC-invalid host
+        return False
 
 
 async def report_check(

@@ -180,6 +180,7 @@ async def create_token(
 
 async def revoke_directly(db: Database, name: str, *, actor: str) -> TokenRecord:
     """Revoke by name (the CLI); NOT_FOUND if no active token has it."""
+    _checked_name(name)
     async with db.transaction() as conn:
         record = await tokens.revoke(conn, name, actor=actor, now=utcnow())
     if record is None:
@@ -190,6 +191,7 @@ async def revoke_directly(db: Database, name: str, *, actor: str) -> TokenRecord
 async def revoke_token(ctx: RequestContext, name: str) -> TokenRecord:
     ctx.authorize(Role.ADMIN)
     ctx.audit_target(target=f"token {name}")
+    _checked_name(name)
     async with ctx.transaction() as conn:
         record = await tokens.revoke(conn, name, actor=ctx.actor, now=utcnow())
         if record is None:

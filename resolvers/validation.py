@@ -1,8 +1,21 @@
-"""Input rules shared by the use cases; each failure is a BAD_USER_INPUT."""
+"""Input rules shared by the use cases; each failure is a BAD_USER_INPUT.
 
+Every door (GraphQL, the MLflow REST API, the CLI) reaches the registry through
+the use cases, so the rules live here rather than in any one door. Text rules:
+no input holds C0 control characters, DEL or UTF-16 surrogates (PostgreSQL
+cannot store a NUL, and a refusal must never depend on the backend); free text
+(`PROSE_FIELDS`) may hold tab, newline and carriage return; everything else
+(names, keys, aliases, ids, URIs, filters) is one line and also refuses the
+bidirectional overrides and isolates that make text display other than it reads.
+`arguments` applies these rules to a whole call, as the catch-all behind the
+specific rules that each use case applies to its own fields.
+"""
+
+import dataclasses
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from resolvers.errors import BadUserInput
 
@@ -20,6 +33,16 @@ RUN_ID_MAX = 256
 DESCRIPTION_MAX = 10_000
 COMMENT_MAX = 5000
 ENTRIES_MAX = 1000
+# The largest list any input may hold (the tags, metrics and params of a version).
+LIST_MAX = ENTRIES_MAX
+
+# Free text, where tab, newline and carriage return are allowed (and right-to-left
+# text with its isolates): what a field of one of these names holds, at any depth.
+PROSE_FIELDS = frozenset({"description", "comment", "reason", "summary", "value", "card"})
+_BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_REFUSED_IN_PROSE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_REFUSED_IN_LINE = re.compile(f"[\x00-\x1f\x7f{_BIDI_CONTROLS}\ud800-\udfff]")
+_CAMEL = re.compile(r"_([a-z0-9])")
 
 
 def model_name(name: str, field: str = "name") -> str:
@@ -52,19 +75,49 @@ def alias_name(alias: str) -> str:
     return alias
 
 
+def is_prose(field: str) -> bool:
+    """Whether a field (a dotted path is judged by its last name) holds free text."""
+    return field.rpartition(".")[2] in PROSE_FIELDS
+
+
+def characters(value: str, field: str, *, prose: bool | None = None) -> str:
+    """`value`, unless it holds a character its field may not (see the module docstring).
+
+    `prose` defaults to what the field's name says (`is_prose`).
+    """
+    if prose is None:
+        prose = is_prose(field)
+    found = (_REFUSED_IN_PROSE if prose else _REFUSED_IN_LINE).search(value)
+    if found is None:
+        return value
+    char = found.group()
+    # The value itself is never echoed: the message ends up in logs and the audit log.
+    if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        what = "a bidirectional control character"
+    elif "\ud800" <= char <= "\udfff":
+        what = "an unpaired surrogate"
+    else:
+        what = "a control character"
+    allowed = "; only tab, newline and carriage return are allowed" if prose else ""
+    raise BadUserInput(
+        f"{field} contains {what} (U+{ord(char):04X} at position {found.start()}){allowed}",
+        field=field,
+    )
+
+
 def text(value: str | None, field: str, limit: int, *, required: bool = False) -> str:
     value = value or ""
     if required and not value.strip():
         raise BadUserInput(f"{field} must not be empty", field=field)
     if len(value) > limit:
         raise BadUserInput(f"{field} is longer than {limit} characters", field=field)
-    return value
+    return characters(value, field)
 
 
 def key(value: str, field: str) -> str:
     if not value or len(value) > KEY_MAX:
         raise BadUserInput(f"{field} key must be 1-{KEY_MAX} characters", field=field)
-    return value
+    return characters(value, field, prose=False)
 
 
 def entries(
@@ -76,10 +129,61 @@ def entries(
         key(k, field)
         if k in seen:
             raise BadUserInput(f"{field} key {k!r} is given twice", field=field)
-        seen[k] = text(v, f"{field} {k!r}", value_limit)
-    if len(seen) > ENTRIES_MAX:
-        raise BadUserInput(f"at most {ENTRIES_MAX} {field} entries", field=field)
+        if len(seen) == ENTRIES_MAX:
+            raise BadUserInput(f"at most {ENTRIES_MAX} {field} entries", field=field)
+        if len(v) > value_limit:
+            raise BadUserInput(
+                f"the value of {field} key {k!r} is longer than {value_limit} characters",
+                field=f"{field}.value",
+            )
+        seen[k] = characters(v, f"{field}.value")
     return list(seen.items())
+
+
+def arguments(values: Mapping[str, Any]) -> None:
+    """The catch-all over a whole call: every string obeys `characters`, every list `LIST_MAX`.
+
+    Walks dataclasses (input objects), lists and mappings. A root argument
+    named `input` is left out of the field paths, as every mutation has one.
+    """
+    for name, value in values.items():
+        _walk(value, "" if name == "input" else _camel(name))
+
+
+def _walk(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        characters(value, path or "input")
+    elif isinstance(value, list | tuple):
+        if len(value) > LIST_MAX:
+            raise BadUserInput(f"{path} holds more than {LIST_MAX} items", field=path)
+        for item in value:
+            _walk(item, path)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _walk(getattr(value, f.name), _join(path, _camel(f.name)))
+    elif isinstance(value, Mapping):
+        for k, item in value.items():
+            name = _join(path, str(k))
+            characters(str(k), name, prose=False)
+            _walk(item, name)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _camel(name: str) -> str:
+    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
+
+
+def escaped(value: str) -> str:
+    """`value` with what an input may not hold written as `\\uXXXX` (for the audit log)."""
+    return _REFUSED_IN_LINE.sub(_escape, value) if _REFUSED_IN_LINE.search(value) else value
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return char if char in "\t\n\r" else f"\\u{ord(char):04x}"
 
 
 def metrics(pairs: Sequence[tuple[str, float]]) -> dict[str, float]:

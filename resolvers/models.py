@@ -1,5 +1,6 @@
 """Registered models: create, read, list, update, delete."""
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -67,6 +68,16 @@ async def get_model(ctx: RequestContext, name: str) -> ModelRecord:
     return record
 
 
+def checked_filter(model_filter: ModelFilter) -> ModelFilter:
+    """The filter, each part bounded: every tag condition is a subquery, names are short."""
+    return dataclasses.replace(
+        model_filter,
+        name_prefix=validation.filter_text(model_filter.name_prefix, "filter.nameStartsWith"),
+        name_contains=validation.filter_text(model_filter.name_contains, "filter.nameContains"),
+        tags=validation.filter_tags(model_filter.tags, "filter.tags"),
+    )
+
+
 async def list_models(
     ctx: RequestContext,
     *,
@@ -76,6 +87,7 @@ async def list_models(
     first: int | None,
     after: str | None,
 ) -> Page[ModelRecord]:
+    model_filter = checked_filter(model_filter)
     kind = f"models:{order.value}:{'desc' if descending else 'asc'}"
     page = page_request(first, after, kind, _CURSOR_TYPES[order], descending=descending)
     async with ctx.read() as conn:

@@ -209,6 +209,8 @@ async def list_requests(
     after: str | None,
 ) -> Page[TransitionRequestRecord]:
     """Requests matching the filter, newest first."""
+    if model_name is not None:
+        validation.model_name(model_name, "filter.model")
     model_id = (await get_model(ctx, model_name)).id if model_name is not None else None
     request_filter = RequestFilter(model_id=model_id, status=status, to_stage=stage)
     page = page_request(first, after, _CURSOR_KIND, (int,), descending=True)

@@ -35,6 +35,9 @@ COMMENT_MAX = 5000
 ENTRIES_MAX = 1000
 # The largest list any input may hold (the tags, metrics and params of a version).
 LIST_MAX = ENTRIES_MAX
+# A filter's conditions each cost a subquery: 20 tags is more than any dashboard asks.
+FILTER_TAGS_MAX = 20
+FILTER_TEXT_MAX = MODEL_NAME_MAX
 
 # Free text, where tab, newline and carriage return are allowed (and right-to-left
 # text with its isolates): what a field of one of these names holds, at any depth.
@@ -140,6 +143,31 @@ def entries(
     return list(seen.items())
 
 
+def filter_text(value: str | None, field: str) -> str | None:
+    """A filter's string (a name prefix, a substring): one line, at most a name long."""
+    if not value:
+        return None
+    if len(value) > FILTER_TEXT_MAX:
+        raise BadUserInput(
+            f"{field} is longer than {FILTER_TEXT_MAX} characters", field=field, max=FILTER_TEXT_MAX
+        )
+    return characters(value, field, prose=False)
+
+
+def filter_tags(pairs: Sequence[tuple[str, str]], field: str) -> list[tuple[str, str]]:
+    """Tag conditions of a filter: each one is a subquery, so there are few."""
+    if len(pairs) > FILTER_TAGS_MAX:
+        raise BadUserInput(
+            f"{field} holds {len(pairs)} conditions; at most {FILTER_TAGS_MAX} are allowed",
+            field=field,
+            max=FILTER_TAGS_MAX,
+        )
+    for k, v in pairs:
+        key(k, field)
+        text(v, f"{field}.value", TAG_VALUE_MAX)
+    return list(pairs)
+
+
 def arguments(values: Mapping[str, Any]) -> None:
     """The catch-all over a whole call: every string obeys `characters`, every list `LIST_MAX`.
 
@@ -187,6 +215,8 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def metrics(pairs: Sequence[tuple[str, float]]) -> dict[str, float]:
+    if len(pairs) > ENTRIES_MAX:
+        raise BadUserInput(f"at most {ENTRIES_MAX} metrics", field="metrics")
     result: dict[str, float] = {}
     for k, v in pairs:
         key(k, "metrics")
@@ -195,8 +225,6 @@ def metrics(pairs: Sequence[tuple[str, float]]) -> dict[str, float]:
         if not math.isfinite(v):
             raise BadUserInput(f"metric {k!r} must be a finite number", field="metrics")
         result[k] = float(v)
-    if len(result) > ENTRIES_MAX:
-        raise BadUserInput(f"at most {ENTRIES_MAX} metrics", field="metrics")
     return result
 
 

@@ -10,6 +10,7 @@ from webhooks.filters import EVENT_TYPES, is_valid_pattern
 
 URL_MAX = 2048
 FILTER_MAX = 100
+EVENT_PATTERN_MAX = 64  # event types are well under 40 characters
 
 
 async def url(value: str, *, allow_private: bool) -> str:
@@ -29,7 +30,9 @@ async def url(value: str, *, allow_private: bool) -> str:
 def event_patterns(patterns: Sequence[str]) -> list[str]:
     if not patterns:
         raise BadUserInput("subscribe to at least one event type (`*` for all)", field="events")
-    unique = list(dict.fromkeys(patterns))
+    unique = _bounded(list(dict.fromkeys(patterns)), "events")
+    for pattern in unique:
+        validation.text(pattern, "events", EVENT_PATTERN_MAX)
     unknown = [p for p in unique if not is_valid_pattern(p)]
     if unknown:
         raise BadUserInput(
@@ -37,13 +40,14 @@ def event_patterns(patterns: Sequence[str]) -> list[str]:
             f"or one of {list(EVENT_TYPES)}",
             field="events",
         )
-    return _bounded(unique, "events")
+    return unique
 
 
 def model_names(names: Sequence[str]) -> list[str]:
-    for name in names:
+    unique = _bounded(list(dict.fromkeys(names)), "modelNames")
+    for name in unique:
         validation.model_name(name, "modelNames")
-    return _bounded(list(dict.fromkeys(names)), "modelNames")
+    return unique
 
 
 def stages(values: Sequence[Stage]) -> list[str]:

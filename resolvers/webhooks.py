@@ -53,8 +53,6 @@ async def _checked(ctx: RequestContext, changes: WebhookChanges) -> dict[str, An
     """The columns to write, each validated; only those given."""
     allow_private = ctx.webhooks.config.allow_private_networks
     values: dict[str, Any] = {}
-    if changes.url is not None:
-        values["url"] = await check.url(changes.url, allow_private=allow_private)
     if changes.events is not None:
         values["event_types"] = check.event_patterns(changes.events)
     if changes.model_names is not None:
@@ -65,6 +63,9 @@ async def _checked(ctx: RequestContext, changes: WebhookChanges) -> dict[str, An
         values["description"] = validation.text(
             changes.description, "description", validation.DESCRIPTION_MAX
         )
+    # Last: the URL check resolves the host name, the others cost nothing.
+    if changes.url is not None:
+        values["url"] = await check.url(changes.url, allow_private=allow_private)
     return values
 
 

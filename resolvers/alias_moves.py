@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import request_staleness
+from resolvers import limits, request_staleness
 from resolvers.alias_gate import policies_for
 from resolvers.context import RequestContext
 from resolvers.errors import ApprovalRequired
@@ -37,6 +37,9 @@ async def move_alias(
 ) -> None:
     """Point `alias` at `target` (None: delete it) in the caller's transaction (model locked)."""
     if target is not None:
+        if previous is None:
+            held = (await aliases.aliases_of_models(conn, [model.id])).get(model.id, [])
+            limits.at_most(len(held) + 1, limits.ALIASES_PER_MODEL, "aliases per model", "alias")
         await aliases.set_alias(conn, model.id, alias, target.id)
     else:
         await aliases.delete_alias(conn, model.id, alias)

@@ -6,16 +6,20 @@ aliases), or the resolver returns at most that many (the newest first where
 more can exist; a paged field gives the rest).
 """
 
-from typing import Final
+from collections.abc import Sequence
+from typing import Final, TypeVar
 
 from resolvers.errors import BadUserInput
 from resolvers.validation import ENTRIES_MAX
+
+T = TypeVar("T")
 
 # Stored at most this many: refused on write.
 TAGS_PER_OBJECT: Final = 100
 METRICS_PER_VERSION: Final = ENTRIES_MAX
 PARAMS_PER_VERSION: Final = ENTRIES_MAX
 ALIASES_PER_MODEL: Final = 100
+ALIAS_POLICIES_PER_SCOPE: Final = 100  # enforced in resolvers/alias_policies.py
 
 # Returned at most this many: more can exist, the list shows the newest.
 LISTED_STAGING_VERSIONS: Final = 100
@@ -30,6 +34,16 @@ FILTER_VALUES: Final = 100
 POLICY_CHECKS: Final = 20
 TOKEN_MODEL_PATTERNS: Final = 100
 STAGES: Final = 4
+
+
+def newest_first(items: Sequence[T], limit: int) -> list[T]:
+    """The first `limit` items of a list kept newest first."""
+    return list(items[:limit])
+
+
+def newest_of_oldest_first(items: Sequence[T], limit: int) -> list[T]:
+    """The last `limit` items of a list kept oldest first, still oldest first."""
+    return list(items[-limit:]) if len(items) > limit else list(items)
 
 
 def at_most(count: int, limit: int, what: str, field: str) -> None:

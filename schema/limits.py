@@ -73,6 +73,8 @@ LIST_BOUNDS: dict[str, int] = {
     "RegisteredModel.stagingVersions": limits.LISTED_STAGING_VERSIONS,
     "Query.stagePolicies": limits.STAGES,
     "StagePolicy.requiredChecks": limits.POLICY_CHECKS,
+    "AliasPolicy.requiredChecks": limits.POLICY_CHECKS,
+    "Query.aliasPolicies": 2 * limits.ALIAS_POLICIES_PER_SCOPE,  # a model's and the global ones
     "TransitionRequest.requiredChecks": limits.POLICY_CHECKS,
     "TransitionRequest.approvals": limits.LISTED_REVIEWS,
     "TransitionRequest.rejections": limits.LISTED_REVIEWS,

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from resolvers import aliases, models, stages, tags, versions
+from resolvers import aliases, limits, models, stages, tags, versions
 from resolvers.aliases import Override
 from resolvers.versions import NewVersion
 from schema import inputs, payloads
@@ -63,7 +63,7 @@ class Mutation(WebhookMutation, TokenMutation, PolicyMutation, RequestMutation):
         )
         return payloads.TransitionStagePayload(
             model_version=ModelVersion.of(result.version),
-            archived=[ModelVersion.of(v) for v in result.archived],
+            archived=[ModelVersion.of(v) for v in result.archived[: limits.LISTED_ARCHIVED]],
         )
 
     @strawberry.mutation(description="Put the previous (or a given) version back in PRODUCTION.")

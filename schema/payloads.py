@@ -19,7 +19,7 @@ class CreateModelVersionPayload:
 class TransitionStagePayload:
     model_version: ModelVersion
     archived: list[ModelVersion] = strawberry.field(
-        description="Versions moved to ARCHIVED by this transition."
+        description="Versions moved to ARCHIVED by this transition (the first 100)."
     )
 
 

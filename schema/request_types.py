@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from resolvers import limits
 from resolvers.request_gate import latest_reports, needed_approvals, policy_of
 from schema.enums import CheckStatus, RequestStatus, Stage
 from schema.types import Ctx, ModelVersion, RegisteredModel
@@ -130,29 +131,33 @@ class TransitionRequest:
 
     async def _reviews(self, info: Ctx, kind: ReviewKind) -> list[TransitionReview]:
         found = await info.context.loaders.request_reviews.load(self._record.id)
-        return [TransitionReview.of(r) for r in found if r.kind == kind]
+        of_kind = [r for r in found if r.kind == kind]
+        shown = limits.newest_of_oldest_first(of_kind, limits.LISTED_REVIEWS)
+        return [TransitionReview.of(r) for r in shown]
 
-    @strawberry.field(description="Oldest first.")
+    @strawberry.field(description="Oldest first (the latest 100).")
     async def approvals(self, info: Ctx) -> list[TransitionReview]:
         return await self._reviews(info, ReviewKind.APPROVED)
 
-    @strawberry.field
+    @strawberry.field(description="Oldest first (the latest 100).")
     async def rejections(self, info: Ctx) -> list[TransitionReview]:
         return await self._reviews(info, ReviewKind.REJECTED)
 
-    @strawberry.field(description="Oldest first.")
+    @strawberry.field(description="Oldest first (the latest 100).")
     async def comments(self, info: Ctx) -> list[TransitionReview]:
         return await self._reviews(info, ReviewKind.COMMENTED)
 
-    @strawberry.field(description="The latest report of each check, by name.")
+    @strawberry.field(description="The latest report of each check, by name (at most 100).")
     async def checks(self, info: Ctx) -> list[CheckReport]:
         found = await info.context.loaders.request_checks.load(self._record.id)
-        return [CheckReport.of(r) for r in latest_reports(found).values()]
+        latest = list(latest_reports(found).values())
+        return [CheckReport.of(r) for r in latest[: limits.LISTED_CHECK_REPORTS]]
 
-    @strawberry.field(description="Every report, oldest first.")
+    @strawberry.field(description="Every report, oldest first (the latest 100).")
     async def check_history(self, info: Ctx) -> list[CheckReport]:
         found = await info.context.loaders.request_checks.load(self._record.id)
-        return [CheckReport.of(r) for r in found]
+        shown = limits.newest_of_oldest_first(found, limits.LISTED_CHECK_REPORTS)
+        return [CheckReport.of(r) for r in shown]
 
 
 @strawberry.input(description="A stage for the version, or an alias to point at it: one of them.")

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from resolvers import alias_history as alias_history_use_cases
 from resolvers import history as history_use_cases
+from resolvers import limits
 from resolvers import transition_requests as request_use_cases
 from resolvers import versions as version_use_cases
 from resolvers.context import RequestContext
@@ -106,10 +107,14 @@ class RegisteredModel:
         found = await info.context.loaders.production_version.load(self._record.id)
         return ModelVersion.of(found) if found else None
 
-    @strawberry.field(description="Versions in STAGING, newest first.")
+    @strawberry.field(
+        description="Versions in STAGING, newest first (at most 100: "
+        "`versions(stage: STAGING)` pages through all)."
+    )
     async def staging_versions(self, info: Ctx) -> list[ModelVersion]:
         found = await info.context.loaders.staging_versions.load(self._record.id)
-        return [ModelVersion.of(v) for v in found]
+        shown = limits.newest_first(found, limits.LISTED_STAGING_VERSIONS)
+        return [ModelVersion.of(v) for v in shown]
 
     @strawberry.field(
         description="Every move of the model's aliases (of `alias` only, when given), newest first."
@@ -198,7 +203,9 @@ class ModelVersion:
         )
         return connection(page, StageTransition.of, after=after)
 
-    @strawberry.field(description="Transition requests of this version, newest first.")
+    @strawberry.field(
+        description="Transition requests of this version, newest first (the latest 100)."
+    )
     async def transition_requests(
         self, info: Ctx, status: RequestStatus | None = None
     ) -> list[Annotated[TransitionRequest, strawberry.lazy("schema.request_types")]]:
@@ -207,7 +214,8 @@ class ModelVersion:
         found = await request_use_cases.requests_of_version(
             info.context, self._record.model_id, self._record.version, status
         )
-        return [TransitionRequest.of(r) for r in found]
+        shown = limits.newest_first(found, limits.LISTED_REQUESTS_OF_VERSION)
+        return [TransitionRequest.of(r) for r in shown]
 
 
 @strawberry.type(description="A movable name for one version of a model.")

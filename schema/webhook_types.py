@@ -7,6 +7,7 @@ from enum import Enum
 
 import strawberry
 
+from resolvers import limits
 from resolvers import webhooks as use_cases
 from schema.connections import Connection, connection
 from schema.enums import Stage
@@ -78,12 +79,13 @@ class WebhookDelivery:
             completed_at=record.completed_at,
         )
 
-    @strawberry.field(description="Every attempt, oldest first.")
+    @strawberry.field(description="Every attempt, oldest first (the latest 100).")
     async def attempts(self, info: Ctx) -> list[WebhookAttempt]:
         found = self._attempts
         if found is None:
             found = (await use_cases.attempts_of(info.context, [self._record.id]))[self._record.id]
-        return [WebhookAttempt.of(a) for a in found]
+        shown = limits.newest_of_oldest_first(found, limits.LISTED_ATTEMPTS)
+        return [WebhookAttempt.of(a) for a in shown]
 
 
 @strawberry.type(description="A subscription: signed POSTs of matching events to a URL.")

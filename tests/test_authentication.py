@@ -103,7 +103,11 @@ async def assert_refused_and_audited(
     rows = await audit_rows(db)
     assert len(rows) == len(rows_before) + 1
     row = rows[-1]
-    assert (row["actor"], row["action"], row["result"]) == (actor, "authenticate", "UNAUTHENTICATED")
+    assert (row["actor"], row["action"], row["result"]) == (
+        actor,
+        "authenticate",
+        "UNAUTHENTICATED",
+    )
     assert row["message"] == message
     if authorization is not None:
         secret = authorization.partition(" ")[2].strip()

@@ -4,11 +4,12 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
 
+from resolvers import validation
 from resolvers.errors import BadUserInput
 from storage.pagination import PageRequest
 
@@ -16,6 +17,13 @@ T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# Cursors this module makes are well under 200 characters.
+CURSOR_MAX = 1024
+_TIME_MAX = 64
+
+
+class SmallInt(int):
+    """A cursor's sort key kept in a 32-bit column (a version number); `int` is 64-bit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +43,29 @@ def encode_cursor(kind: str, *values: Any) -> str:
 
 
 def decode_cursor(cursor: str, kind: str, types: Sequence[type]) -> tuple[Any, ...]:
-    """The sort key inside `cursor`; BAD_USER_INPUT when it is not one of `kind`."""
+    """The sort key inside `cursor`; BAD_USER_INPUT when it is not one of `kind`.
+
+    `types` are the key's parts: `int` (1 to 2^63-1), `SmallInt` (1 to 2^31-1),
+    `str` (one line of at most a model name's length) or `datetime` (with a
+    zone). Every part is checked, so a tampered cursor never reaches the database.
+    """
     try:
+        if len(cursor) > CURSOR_MAX:
+            raise ValueError("too long for a cursor")
         padded = cursor + "=" * (-len(cursor) % 4)
-        payload = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+        payload = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         if not isinstance(payload, list) or len(payload) != len(types) + 1 or payload[0] != kind:
             raise ValueError("cursor of another list")
         return tuple(_typed(value, t) for value, t in zip(payload[1:], types, strict=True))
-    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as error:
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+        UnicodeError,
+        binascii.Error,
+        orjson.JSONDecodeError,
+        BadUserInput,
+    ) as error:
         raise BadUserInput(
             "`after` is not a cursor of this list; pass an `endCursor` you received",
             field="after",
@@ -51,10 +74,22 @@ def decode_cursor(cursor: str, kind: str, types: Sequence[type]) -> tuple[Any, .
 
 def _typed(value: Any, expected: type) -> Any:
     if expected is datetime:
-        return datetime.fromisoformat(value)
-    if not isinstance(value, expected) or isinstance(value, bool):
-        raise TypeError(f"expected {expected.__name__}")
-    return value
+        if not isinstance(value, str) or len(value) > _TIME_MAX:
+            raise TypeError("expected an ISO 8601 time")
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("a cursor's time has a zone")
+        return moment.astimezone(UTC)  # OverflowError at the ends of the calendar
+    if issubclass(expected, int):
+        maximum = validation.INT32_MAX if expected is SmallInt else validation.INT64_MAX
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= maximum:
+            raise TypeError(f"expected an integer from 1 to {maximum}")
+        return value
+    if expected is str:
+        if not isinstance(value, str) or len(value) > validation.FILTER_TEXT_MAX:
+            raise TypeError("expected a short string")
+        return validation.characters(value, "after", prose=False)
+    raise TypeError(f"a cursor cannot hold a {expected.__name__}")
 
 
 def page_size(first: int | None) -> int:

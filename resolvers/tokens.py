@@ -21,7 +21,8 @@ TOKEN_PREFIX = "mr_"  # noqa: S105 (a prefix, not a secret)
 BOOTSTRAP_NAME = "admin"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]*")
 MODEL_PATTERN = re.compile(r"[A-Za-z0-9._*?\[\]!-]+")
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+# ASCII digits (`\d` takes any script's), few enough that `int` stays cheap.
+_DURATION = re.compile(r"([0-9]{1,12})[ ]*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PATTERNS_MAX = 100
 # Shown to operators so they can tell tokens apart; reveals 5 of 43 random characters.

@@ -1,5 +1,6 @@
 """`models:/` URIs, as MLflow users write them, resolved to a version."""
 
+import re
 from dataclasses import dataclass
 
 from resolvers import validation
@@ -13,6 +14,10 @@ from storage.pagination import PageRequest
 from storage.records import VersionRecord
 
 SCHEME = "models:/"
+# ASCII digits only: `str.isdigit` also takes '³' and U+0661 (an Arabic-Indic 1).
+_DIGITS = re.compile(r"[0-9]+")
+# The scheme, a name and an alias (the longest suffix), each at most 256 characters.
+URI_MAX = len(SCHEME) + 2 * validation.MODEL_NAME_MAX + 1
 _STAGE_NAMES = {stage.value.lower(): stage for stage in Stage}
 
 
@@ -27,6 +32,9 @@ class ModelUri:
 
 def parse_model_uri(uri: str) -> ModelUri:
     """Parse `models:/NAME/3`, `models:/NAME/Production`, `models:/NAME@alias`, `.../latest`."""
+    if len(uri) > URI_MAX:
+        raise BadUserInput(f"uri is longer than {URI_MAX} characters", field="uri", max=URI_MAX)
+    validation.characters(uri, "uri", prose=False)
     if not uri.startswith(SCHEME):
         raise _malformed(uri)
     rest = uri[len(SCHEME) :]
@@ -37,8 +45,15 @@ def parse_model_uri(uri: str) -> ModelUri:
     if not slash or not suffix or "/" in suffix:
         raise _malformed(uri)
     name = _name(name, uri)
-    if suffix.isdigit():
-        return ModelUri(name=name, version=validation.version_number(int(suffix)))
+    if _DIGITS.fullmatch(suffix):
+        try:
+            number = validation.ascii_integer(suffix, "uri", validation.VERSION_MAX)
+            return ModelUri(name=name, version=validation.version_number(number, "uri"))
+        except BadUserInput as error:
+            raise BadUserInput(
+                f"model URI {uri!r}: the version must be from 1 to {validation.VERSION_MAX}",
+                field="uri",
+            ) from error
     if suffix.lower() == "latest":
         return ModelUri(name=name, latest=True)
     stage = _STAGE_NAMES.get(suffix.lower())

@@ -23,7 +23,7 @@ MODEL_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MODEL_NAME_MAX = 256
 ALIAS_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 # `latest` and `v<N>` would be ambiguous in model URIs (MLflow reserves them too).
-RESERVED_ALIAS = re.compile(r"latest|v\d+", re.IGNORECASE)
+RESERVED_ALIAS = re.compile(r"latest|v[0-9]+", re.IGNORECASE)
 DIGEST_PATTERN = re.compile(r"(?:sha256:)?([0-9a-fA-F]{64})")
 KEY_MAX = 250
 TAG_VALUE_MAX = 5000
@@ -38,6 +38,11 @@ LIST_MAX = ENTRIES_MAX
 # A filter's conditions each cost a subquery: 20 tags is more than any dashboard asks.
 FILTER_TAGS_MAX = 20
 FILTER_TEXT_MAX = MODEL_NAME_MAX
+# Integers that reach a column: version numbers are 32-bit, ids 64-bit (both signed).
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+VERSION_MAX = INT32_MAX
+_ASCII_INTEGER = re.compile(r"[0-9]{1,19}")
 
 # Free text, where tab, newline and carriage return are allowed (and right-to-left
 # text with its isolates): what a field of one of these names holds, at any depth.
@@ -63,8 +68,8 @@ def model_name(name: str, field: str = "name") -> str:
 
 
 def version_number(version: int, field: str = "version") -> int:
-    if version < 1:
-        raise BadUserInput(f"{field} must be a positive integer", field=field)
+    if not 1 <= version <= VERSION_MAX:
+        raise BadUserInput(f"{field} must be from 1 to {VERSION_MAX}", field=field)
     return version
 
 
@@ -166,6 +171,20 @@ def filter_tags(pairs: Sequence[tuple[str, str]], field: str) -> list[tuple[str,
         key(k, field)
         text(v, f"{field}.value", TAG_VALUE_MAX)
     return list(pairs)
+
+
+def ascii_integer(value: str, field: str, maximum: int = INT64_MAX) -> int:
+    """A decimal written with ASCII digits only, 0 to `maximum` (no sign, no spaces).
+
+    `str.isdigit` and `int` accept other scripts' digits (U+0661 is 1) and
+    superscripts that `int` then rejects: neither may stand for a number here.
+    """
+    if not _ASCII_INTEGER.fullmatch(value) or int(value) > maximum:
+        raise BadUserInput(
+            f"{field} must be a whole number from 0 to {maximum} written with the digits 0-9",
+            field=field,
+        )
+    return int(value)
 
 
 def arguments(values: Mapping[str, Any]) -> None:

@@ -10,7 +10,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import Conflict, NotFound
 from resolvers.events import model_event, version_event
 from resolvers.models import locked_model, model_not_found
-from resolvers.pagination import Page, encode_cursor, make_page, page_request
+from resolvers.pagination import Page, SmallInt, encode_cursor, make_page, page_request
 from storage.clock import utcnow
 from storage.enums import Role, Stage
 from storage.queries import aliases, models, tags, versions
@@ -128,7 +128,7 @@ async def page_of_versions(
 ) -> Page[VersionRecord]:
     """A page of the model's versions, newest first; batched across models."""
     kind = "versions"
-    page = page_request(first, after, kind, (int,), descending=True)
+    page = page_request(first, after, kind, (SmallInt,), descending=True)
     rows = await ctx.loaders.version_page.load((model_id, stage, page))
 
     def cursor_of(record: VersionRecord) -> str:

@@ -40,9 +40,12 @@ class WebhookChanges:
 
 
 def parse_id(value: str, field: str = "id") -> int:
-    if not value.isdigit() or len(value) > 18:
-        raise BadUserInput(f"{field} {value!r} is not an id", field=field)
-    return int(value)
+    """An id given as a string (GraphQL `ID`): ASCII digits, within a 64-bit column."""
+    try:
+        return validation.ascii_integer(value, field)
+    except BadUserInput:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise BadUserInput(f"{field} {shown!r} is not an id", field=field) from None
 
 
 def webhook_not_found(webhook_id: int) -> NotFound:

@@ -1,8 +1,10 @@
 """Sending one attempt: POST through the SSRF guard, never following redirects."""
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -12,6 +14,7 @@ from webhooks.addresses import BlockedDestination, Resolver, system_resolver
 from webhooks.transport import PinnedTransport
 
 RESPONSE_BODY_LIMIT = 2048
+_SECONDS = re.compile(r"[0-9]{1,10}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +41,16 @@ def retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # ASCII digits only: `isdigit` also takes '³', which `float` then rejects.
+    if _SECONDS.fullmatch(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:  # "-0000" says UTC without naming a zone (RFC 5322)
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - utcnow()).total_seconds())
+    except (TypeError, ValueError, OverflowError):
         return None
-    return max(0.0, (when - utcnow()).total_seconds())
 
 
 class Sender:

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := schema resolvers webhooks storage server
 
-.PHONY: run test lint typecheck pytest schema bench clean
+.PHONY: run test lint typecheck pytest schema bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# schemathesis's GraphQL fuzzer against a seeded `modelreg serve`; schemathesis
+# lives in .fuzz/venv (made on first use). Fails when any response was
+# INTERNAL_SERVER_ERROR or 5xx. `make fuzz FUZZ_SECONDS=600` runs longer.
+FUZZ_SECONDS ?= 120
+FUZZ_EXAMPLES ?= 100
+fuzz: $(STAMP)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m bench.fuzz
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

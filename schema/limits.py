@@ -109,7 +109,9 @@ def _page_size(field: FieldNode, argument_default: Any, variables: Variables) ->
         if argument.name.value == "first":
             value: Any = None
             if isinstance(argument.value, IntValueNode):
-                value = int(argument.value.value)
+                # Too many digits for an Int (validation refuses it; int() would raise).
+                literal = argument.value.value
+                value = int(literal) if len(literal) <= 10 else MAX_PAGE_SIZE
             elif isinstance(argument.value, VariableNode) and variables is not None:
                 value = variables.get(argument.value.name.value)
             if isinstance(value, int):

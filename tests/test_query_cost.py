@@ -73,6 +73,11 @@ def test_depth_and_mutation_counts() -> None:
     assert found == "a request may run at most 100 mutations"
 
 
+async def test_a_page_size_of_many_digits_is_a_validation_error(api: GraphQLClient) -> None:
+    query = "{ models(first: " + "9" * 5_000 + ") { totalCount } }"
+    assert await api.code(query, status=400) == "GRAPHQL_VALIDATION_FAILED"
+
+
 async def test_refusals_over_http(api: GraphQLClient) -> None:
     versions = "versions(first: 100) { edges { node { metrics { key } } } }"
     query = f"query($n: Int!) {{ models(first: $n) {{ edges {{ node {{ {versions} }} }} }} }}"

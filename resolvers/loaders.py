@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
+from resolvers import limits
 from resolvers.errors import database_errors
 from storage.database import Database
 from storage.enums import RequestStatus, Stage
@@ -61,6 +62,8 @@ HistoryPageKey = tuple[int, PageRequest]
 VersionHistoryPageKey = tuple[tuple[int, int], PageRequest]
 VersionRequestsKey = tuple[tuple[int, int], RequestStatus | None]
 AliasHistoryPageKey = tuple[tuple[int, str], PageRequest]
+# Lists shown whole are read as a page of their limit: the rest is never read.
+_LISTED_STAGING = PageRequest(first=limits.LISTED_STAGING_VERSIONS, descending=True)
 
 
 async def _policies_by_model(
@@ -136,7 +139,9 @@ class Loaders:
 
     @cached_property
     def staging_versions(self) -> DataLoader[int, list[VersionRecord]]:
-        return self._loader(lambda c, ids: versions.versions_in_stage(c, ids, Stage.STAGING), [])
+        return self._loader(
+            lambda c, ids: versions.version_pages(c, ids, Stage.STAGING, _LISTED_STAGING), []
+        )
 
     @cached_property
     def model_tags(self) -> DataLoader[int, list[TagRecord]]:
@@ -187,7 +192,12 @@ class Loaders:
 
     @cached_property
     def version_requests(self) -> DataLoader[VersionRequestsKey, list[TransitionRequestRecord]]:
-        return self._grouped(lambda key: key[1], transition_requests.requests_of_versions)
+        return self._grouped(
+            lambda key: key[1],
+            lambda c, keys, status: transition_requests.requests_of_versions(
+                c, keys, status, limit=limits.LISTED_REQUESTS_OF_VERSION
+            ),
+        )
 
     @cached_property
     def request_reviews(self) -> DataLoader[int, list[ReviewRecord]]:

@@ -5,13 +5,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, tuple_
+from sqlalchemy import bindparam, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.enums import AliasChangeCause
-from storage.pagination import PageRequest, keyset_pages_per_owner, page_parameters
+from storage.pagination import OwnerPages, PageRequest
 from storage.records import AliasHistoryRecord
 from storage.rows import AnyRow
 from storage.tables import alias_history
@@ -96,20 +95,19 @@ _COUNT_PER_ALIAS = select(*_OWNER_ALIAS, func.count()).where(_OF_ALIASES).group_
 
 
 @cache
-def _page_statement(per_alias: bool, after: bool) -> Select[Any]:
+def _pages(per_alias: bool, after: bool) -> OwnerPages:
+    # Index: (model_id, id), or (model_id, alias, id) per alias.
     owner = _OWNER_ALIAS if per_alias else _OWNER_MODEL
-    query = select(*_COLUMNS).where(_OF_ALIASES if per_alias else _OF_MODELS)
-    return keyset_pages_per_owner(query, owner, (_h.c.id,), descending=True, after=after)
+    return OwnerPages.build(_h, _COLUMNS, owner, _h.c.id, after=after)
 
 
 async def history_pages(
     conn: AsyncConnection, model_ids: Sequence[int], page: PageRequest
 ) -> dict[int, list[AliasHistoryRecord]]:
     """One page of each model's alias moves (newest first), in one statement."""
-    statement = _page_statement(False, page.after is not None)
-    parameters = {"model_ids": list(model_ids), **page_parameters(page)}
+    rows = await _pages(False, page.after is not None).execute(conn, model_ids, page)
     grouped: dict[int, list[AliasHistoryRecord]] = defaultdict(list)
-    for row in await conn.execute(statement, parameters):
+    for row in rows:
         grouped[row.model_id].append(_record(row))
     return grouped
 
@@ -118,10 +116,9 @@ async def alias_history_pages(
     conn: AsyncConnection, aliases: Sequence[tuple[int, str]], page: PageRequest
 ) -> dict[tuple[int, str], list[AliasHistoryRecord]]:
     """One page per (model id, alias), newest first."""
-    statement = _page_statement(True, page.after is not None)
-    parameters = {"keys": list(aliases), **page_parameters(page)}
+    rows = await _pages(True, page.after is not None).execute(conn, aliases, page)
     grouped: dict[tuple[int, str], list[AliasHistoryRecord]] = defaultdict(list)
-    for row in await conn.execute(statement, parameters):
+    for row in rows:
         grouped[(row.model_id, row.alias)].append(_record(row))
     return grouped
 

@@ -5,13 +5,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, tuple_
+from sqlalchemy import bindparam, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.enums import ChangeCause, Stage
-from storage.pagination import PageRequest, keyset_pages_per_owner, page_parameters
+from storage.pagination import OwnerPages, PageRequest
 from storage.records import HistoryRecord
 from storage.rows import AnyRow
 from storage.tables import stage_history
@@ -116,21 +115,19 @@ _COUNT_PER_VERSION = (
 
 
 @cache
-def _page_statement(per_version: bool, after: bool) -> Select[Any]:
+def _pages(per_version: bool, after: bool) -> OwnerPages:
+    # Index: (model_id, id), or (model_id, version, id) per version.
     owner = _OWNER_VERSION if per_version else _OWNER_MODEL
-    query = select(*_COLUMNS).where(_OF_VERSIONS if per_version else _OF_MODELS)
-    key = (stage_history.c.id,)
-    return keyset_pages_per_owner(query, owner, key, descending=True, after=after)
+    return OwnerPages.build(stage_history, _COLUMNS, owner, stage_history.c.id, after=after)
 
 
 async def history_pages(
     conn: AsyncConnection, model_ids: Sequence[int], page: PageRequest
 ) -> dict[int, list[HistoryRecord]]:
     """One page of each model's history (newest first), in one statement."""
-    statement = _page_statement(False, page.after is not None)
-    parameters = {"model_ids": list(model_ids), **page_parameters(page)}
+    rows = await _pages(False, page.after is not None).execute(conn, model_ids, page)
     grouped: dict[int, list[HistoryRecord]] = defaultdict(list)
-    for row in await conn.execute(statement, parameters):
+    for row in rows:
         grouped[row.model_id].append(_record(row))
     return grouped
 
@@ -139,10 +136,9 @@ async def version_history_pages(
     conn: AsyncConnection, versions: Sequence[tuple[int, int]], page: PageRequest
 ) -> dict[tuple[int, int], list[HistoryRecord]]:
     """One page of history per (model id, version number), newest first."""
-    statement = _page_statement(True, page.after is not None)
-    parameters = {"keys": list(versions), **page_parameters(page)}
+    rows = await _pages(True, page.after is not None).execute(conn, versions, page)
     grouped: dict[tuple[int, int], list[HistoryRecord]] = defaultdict(list)
-    for row in await conn.execute(statement, parameters):
+    for row in rows:
         grouped[(row.model_id, row.version)].append(_record(row))
     return grouped
 

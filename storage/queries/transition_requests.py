@@ -11,12 +11,21 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.enums import RequestStatus, Stage
 from storage.keyed import KeyedStatement
-from storage.pagination import PageRequest, keyset_page, page_parameters
+from storage.pagination import OwnerPages, PageRequest, keyset_page, page_parameters
 from storage.records import TransitionRequestRecord
 from storage.rows import AnyRow
 from storage.tables import transition_requests
@@ -66,7 +75,6 @@ _RESOLVE = (
     )
     .returning(*_COLUMNS)
 )
-_OF_VERSIONS = tuple_(_r.c.model_id, _r.c.version).in_(bindparam("keys", expanding=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,25 +203,33 @@ async def resolve(
     return sorted((_record(row) for row in rows), key=lambda r: r.id)
 
 
+def _with_status(table: FromClause) -> Sequence[ColumnElement[bool]]:
+    return (table.c.status == bindparam("status"),)
+
+
 @cache
-def _of_versions_statement(with_status: bool) -> Select[Any]:
-    query = _SELECT.where(_OF_VERSIONS)
-    if with_status:
-        query = query.where(_r.c.status == bindparam("status"))
-    return query.order_by(_r.c.id.desc())
+def _version_pages(with_status: bool) -> OwnerPages:
+    # Index: (model_id, version, id); a status filter reads only the version's requests.
+    owner = (_r.c.model_id, _r.c.version)
+    conditions = _with_status if with_status else lambda _: ()
+    return OwnerPages.build(_r, _COLUMNS, owner, _r.c.id, conditions, after=False)
 
 
 async def requests_of_versions(
-    conn: AsyncConnection, keys: Sequence[tuple[int, int]], status: RequestStatus | None
+    conn: AsyncConnection,
+    keys: Sequence[tuple[int, int]],
+    status: RequestStatus | None,
+    *,
+    limit: int,
 ) -> dict[tuple[int, int], list[TransitionRequestRecord]]:
-    """The requests of each (model id, version number), newest first."""
-    parameters: dict[str, Any] = {"keys": list(keys)}
-    if status is not None:
-        parameters["status"] = status.value
+    """The latest `limit` requests of each (model id, version number), newest first."""
+    parameters = {"status": status.value} if status is not None else {}
+    page = PageRequest(first=limit, descending=True)
+    rows = await _version_pages(status is not None).execute(conn, keys, page, parameters)
     grouped: dict[tuple[int, int], list[TransitionRequestRecord]] = defaultdict(list)
-    for row in await conn.execute(_of_versions_statement(status is not None), parameters):
+    for row in rows:
         grouped[(row.model_id, row.version)].append(_record(row))
-    return grouped
+    return {key: found[:limit] for key, found in grouped.items()}
 
 
 @cache

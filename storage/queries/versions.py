@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    FromClause,
     Select,
     bindparam,
     delete,
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.enums import Stage
 from storage.keyed import KeyedStatement
-from storage.pagination import PageRequest, keyset_pages_per_owner, page_parameters
+from storage.pagination import OwnerPages, PageRequest
 from storage.records import VersionRecord
 from storage.rows import AnyRow
 from storage.tables import model_versions, models
@@ -193,27 +194,30 @@ async def latest_versions(
     return {row.model_id: _record(row) for row in rows}
 
 
+def _in_stage(table: FromClause) -> Sequence[ColumnElement[bool]]:
+    return (table.c.stage == bindparam("stage"),)
+
+
 @cache
-def _page_statement(in_stage: bool, after: bool) -> KeyedStatement:
-    owner = (model_versions.c.model_id,)
-    key = (model_versions.c.version,)
-
-    def page(of_models: ColumnElement[bool]) -> Select[Any]:
-        query = _SELECT.where(of_models, _IN_STAGE) if in_stage else _SELECT.where(of_models)
-        return keyset_pages_per_owner(query, owner, key, descending=True, after=after)
-
-    return KeyedStatement.build(model_versions.c.model_id, page)
+def _pages(in_stage: bool, after: bool) -> OwnerPages:
+    # Index: (model_id, version) unique, or (model_id, stage, version) for a stage.
+    return OwnerPages.build(
+        model_versions,
+        _COLUMNS,
+        (model_versions.c.model_id,),
+        model_versions.c.version,
+        _in_stage if in_stage else lambda _: (),
+        after=after,
+    )
 
 
 async def version_pages(
     conn: AsyncConnection, model_ids: Sequence[int], stage: Stage | None, page: PageRequest
 ) -> dict[int, list[VersionRecord]]:
     """One page of versions per model (newest first), in one statement."""
-    statement = _page_statement(stage is not None, page.after is not None)
-    parameters = page_parameters(page)
-    if stage is not None:
-        parameters["stage"] = stage.value
-    return _by_model(await statement.execute(conn, model_ids, parameters))
+    pages = _pages(stage is not None, page.after is not None)
+    parameters = {"stage": stage.value} if stage is not None else {}
+    return _by_model(await pages.execute(conn, model_ids, page, parameters))
 
 
 @cache

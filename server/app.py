@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from resolvers.token_cache import TokenCache
 from server.graphql_http import GraphQLEndpoint
 from server.health import router as health_router
+from server.secret_keys import secret_keys
 from server.settings import Settings, get_settings
 from storage.database import Database, create_database
 from storage.migrate import current_revision, head_revision
@@ -51,10 +52,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             statement_timeout_ms=settings.db_statement_timeout_ms,
         )
-        runtime = WebhookRuntime(settings.delivery_config())
+        runtime: WebhookRuntime | None = None
         dispatcher: Dispatcher | None = None
         try:
             await ensure_migrated(db)
+            # A missing key stops the start-up (`modelreg serve` said why in one line before).
+            runtime = WebhookRuntime(settings.delivery_config(secret_keys(settings, db.url).keys))
             if settings.webhook_dispatcher:
                 dispatcher = start_dispatcher(db, runtime)
                 await dispatcher.start()
@@ -66,7 +69,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         finally:
             if dispatcher is not None:
                 await dispatcher.stop()
-            await runtime.aclose()
+            if runtime is not None:
+                await runtime.aclose()
             if database is None:
                 await db.dispose()
 

@@ -4,6 +4,7 @@ import asyncio
 import sys
 
 from resolvers.tokens import bootstrap_admin_token
+from server.secret_keys import SecretKeyProblem, secret_keys
 from server.settings import Settings
 from storage.database import create_database
 from storage.errors import DatabaseProblem
@@ -37,6 +38,29 @@ def startup_problem(settings: Settings) -> str | None:
             "make it writable or set MODELREG_DATABASE_URL to a writable copy"
         )
     return f"cannot open the database file {path}: {problem}"
+
+
+def secret_key_problem(settings: Settings) -> str | None:
+    """Find the key for webhook secrets, making the key file on first start; None: found.
+
+    Says so when it made one: the file must be backed up apart from the
+    database, or the webhook secrets in a restored copy cannot be opened.
+    """
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        return None  # no database yet: the schema check refuses it, and no stray key is made
+    try:
+        found = secret_keys(settings, settings.database_url)
+    except SecretKeyProblem as problem:
+        return str(problem)
+    if found.created is not None:
+        print(
+            f"A key for webhook secrets was created in {found.created} (mode 0600). Back it up "
+            "apart from the database: without it webhook secrets cannot be opened.",
+            file=sys.stderr,
+            flush=True,
+        )
+    return None
 
 
 def curl_example(base_url: str, token: str) -> str:

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import uvicorn
 import uvloop
 
-from server.bootstrap import announce, startup_problem
+from server.bootstrap import announce, secret_key_problem, startup_problem
 from server.client_cli import add_client_commands, run_client
+from server.secrets_cli import add_secrets_commands, run_secrets_command
 from server.settings import get_settings
 from server.token_cli import add_token_commands, run_token_command
 from server.worker import run_worker
@@ -18,7 +19,7 @@ from storage import migrate
 
 def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
-    problem = startup_problem(settings)
+    problem = startup_problem(settings) or secret_key_problem(settings)
     if problem is not None:
         print(f"modelreg: cannot serve: {problem}", file=sys.stderr)
         return 1
@@ -41,7 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     settings = get_settings()
-    problem = startup_problem(settings)
+    problem = startup_problem(settings) or secret_key_problem(settings)
     if problem is not None:
         print(f"modelreg: cannot start the worker: {problem}", file=sys.stderr)
         return 1
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(handler=_db_revision)
     add_token_commands(commands)
+    add_secrets_commands(commands)
     add_client_commands(commands)
     return parser
 
@@ -93,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if hasattr(args, "token_handler"):
         return run_token_command(args)
+    if hasattr(args, "secrets_handler"):
+        return run_secrets_command(args)
     if hasattr(args, "client"):
         # CI reads the JSON on stdout and the reason on stderr; no request logs.
         logging.basicConfig(level=logging.WARNING)

@@ -1,10 +1,12 @@
 """All settings, from MODELREG_* environment variables (the only place that reads them)."""
 
+import json
 from functools import lru_cache
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from storage.database import DEFAULT_DATABASE_URL
 from webhooks.config import DEFAULT_RETRY_SCHEDULE, DeliveryConfig
@@ -54,7 +56,19 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         default=None,
-        description="encrypts webhook secrets at rest (a Fernet key or any long passphrase)",
+        repr=False,
+        description="encrypts webhook secrets at rest: a Fernet key or a long passphrase "
+        "(default: a key file made beside the SQLite database on first start)",
+    )
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="the file holding that key (SQLite: created there on first start; "
+        "default <database file>.key); PostgreSQL needs this or MODELREG_SECRET_KEY",
+    )
+    secret_key_previous: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        repr=False,
+        description="keys that sealed older secrets, during a rotation: one key or a JSON list",
     )
 
     # Webhook delivery (see webhooks/config.py).
@@ -84,6 +98,17 @@ class Settings(BaseSettings):
         "take it over (default: 2 x timeout + 30 s)",
     )
 
+    @field_validator("secret_key_previous", mode="before")
+    @classmethod
+    def _one_key_or_a_list(cls, value: object) -> object:
+        # A passphrase may hold commas or spaces: a JSON list, or else one key.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return (text,) if text else ()
+        return value
+
     @model_validator(mode="after")
     def _lease_outlasts_an_attempt(self) -> "Settings":
         # A lease that ends while its attempt still runs lets a second
@@ -93,7 +118,8 @@ class Settings(BaseSettings):
             raise ValueError("MODELREG_WEBHOOK_LEASE_SECONDS must exceed the attempt timeout")
         return self
 
-    def delivery_config(self) -> DeliveryConfig:
+    def delivery_config(self, secret_keys: tuple[str, ...] = ()) -> DeliveryConfig:
+        """The dispatcher's settings, with the keys `server.secret_keys` found."""
         return DeliveryConfig(
             allow_private_networks=self.webhook_allow_private_networks,
             timeout_seconds=self.webhook_timeout_seconds,
@@ -106,7 +132,7 @@ class Settings(BaseSettings):
             retention_seconds=self.webhook_retention_seconds,
             maintenance_interval_seconds=self.webhook_maintenance_interval_seconds,
             rotation_overlap_seconds=self.webhook_rotation_overlap_seconds,
-            secret_key=self.secret_key,
+            secret_keys=secret_keys,
             lease_override_seconds=self.webhook_lease_seconds,
         )
 

@@ -9,6 +9,7 @@ import logging
 import signal
 
 from server.app import ensure_migrated, start_dispatcher
+from server.secret_keys import secret_keys
 from server.settings import Settings
 from storage.database import create_database
 from webhooks.runtime import WebhookRuntime
@@ -30,7 +31,8 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(signum, stopping.set)
     try:
         await ensure_migrated(db)
-        dispatcher = start_dispatcher(db, WebhookRuntime(settings.delivery_config()))
+        keys = secret_keys(settings, db.url).keys
+        dispatcher = start_dispatcher(db, WebhookRuntime(settings.delivery_config(keys)))
         await dispatcher.start()
         logger.info("webhook worker started")
         await stopping.wait()

@@ -181,12 +181,26 @@ async def open_production_gate(database: Database) -> None:
         )
 
 
+# PostgreSQL replicas must be given the key for webhook secrets (SQLite makes a
+# key file beside the database): the in-process apps and the processes that
+# tests start on PostgreSQL share this one.
+TEST_SECRET_KEY = "6r0KYlpO_7-DQcnry-f3HOba5-Fi6-anoVvFawMCQ-U="
+
+
+def with_test_key(settings: Settings, database: Database) -> Settings:
+    """`settings`, given the tests' key on PostgreSQL when they name none."""
+    named = settings.secret_key or settings.secret_key_file
+    if database.writer.dialect.name != "postgresql" or named:
+        return settings
+    return settings.model_copy(update={"secret_key": TEST_SECRET_KEY})
+
+
 @asynccontextmanager
 async def serving(
     database: Database, settings: Settings | None = None, *, gated: bool = False
 ) -> AsyncIterator[GraphQLClient]:
     """An admin client talking to an in-process app over ASGI (lifespan included)."""
-    app = create_app(settings or Settings(), database=database)
+    app = create_app(with_test_key(settings or Settings(), database), database=database)
     name, token = await tester_token(database)
     if not gated:
         await open_production_gate(database)

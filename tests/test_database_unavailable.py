@@ -28,7 +28,7 @@ from storage.clock import utcnow
 from storage.database import Database, create_database
 from storage.errors import DatabaseProblem, classify
 from storage.tables import api_tokens
-from tests.conftest import issue_token, serving
+from tests.conftest import issue_token, serving, with_test_key
 from tests.graphql import GraphQLClient
 from tests.snapshot import snapshot
 
@@ -302,7 +302,7 @@ async def test_a_read_only_postgres_serves_reads_and_refuses_writes(database_url
 @asynccontextmanager
 async def serving_read_only(db: Database, token: str) -> AsyncIterator[GraphQLClient]:
     """Like `serving`, without the setup writes a read-only database would refuse."""
-    app = create_app(Settings(), database=db)
+    app = create_app(with_test_key(Settings(), db), database=db)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://modelreg") as http:

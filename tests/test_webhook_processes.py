@@ -18,7 +18,7 @@ import pytest
 
 from server.settings import Settings
 from storage.database import Database
-from tests.conftest import serving
+from tests.conftest import TEST_SECRET_KEY, serving
 from tests.graphql import CREATE_VERSION, GraphQLClient
 from tests.receiver import Received, Receiver, Reply
 from tests.test_serve_process import MODELREG, create_token, free_port, wait_until_ready
@@ -35,7 +35,9 @@ FAST = {
 
 
 def _env(database_url: str, **extra: str) -> dict[str, str]:
-    return {**os.environ, **FAST, "MODELREG_DATABASE_URL": database_url, **extra}
+    # On PostgreSQL, the key the in-process apps of `serving` seal secrets with.
+    key = {"MODELREG_SECRET_KEY": TEST_SECRET_KEY} if "postgresql" in database_url else {}
+    return {**os.environ, **FAST, "MODELREG_DATABASE_URL": database_url, **key, **extra}
 
 
 @contextmanager

@@ -271,7 +271,7 @@ async def test_secrets_are_encrypted_at_rest_with_a_secret_key(
         await receiver.wait_for(lambda r: len(r) == 2)
     async with db.read() as conn:
         stored = (await conn.execute(select(webhooks.c.secret))).scalar_one()
-    assert stored.startswith("fernet:")
+    assert stored.startswith("fernet2:")
     assert secret.removeprefix("whsec_") not in stored
     from standardwebhooks import Webhook
 

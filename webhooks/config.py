@@ -1,6 +1,6 @@
 """How webhooks are delivered; `server.settings` fills it from MODELREG_WEBHOOK_* variables."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Like Svix: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after the first attempt.
 DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
@@ -19,7 +19,8 @@ class DeliveryConfig:
     retention_seconds: float = 30 * 86400.0
     maintenance_interval_seconds: float = 60.0
     rotation_overlap_seconds: float = 86400.0
-    secret_key: str | None = None
+    # Webhook secrets at rest: the current key first, then previous ones (see sealing.py).
+    secret_keys: tuple[str, ...] = field(default=(), repr=False)
     # How long a claim lasts; None: 2 attempt timeouts plus 30 s for the database
     # (the claim is taken before the attempt and released when it is recorded).
     lease_override_seconds: float | None = None

@@ -50,7 +50,7 @@ class Dispatcher:
     ) -> None:
         self._db = db
         self._config = config
-        self._box = SecretBox(config.secret_key)
+        self._box = SecretBox(config.secret_keys)
         self._sender = sender or Sender(
             allow_private_networks=config.allow_private_networks,
             timeout_seconds=config.timeout_seconds,

@@ -24,7 +24,7 @@ class WebhookRuntime:
     _sender: Sender | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.box = SecretBox(self.config.secret_key)
+        self.box = SecretBox(self.config.secret_keys)
 
     @property
     def sender(self) -> Sender:

@@ -105,3 +105,34 @@ _COUNT = select(func.count()).select_from(webhooks)
 
 async def count_webhooks(conn: AsyncConnection) -> int:
     return int((await conn.execute(_COUNT)).scalar_one())
+
+
+_SEALED = (
+    select(webhooks.c.id, webhooks.c.secret, webhooks.c.previous_secret)
+    .order_by(webhooks.c.id)
+    .with_for_update()  # a rotation racing a re-seal waits for it (PostgreSQL)
+)
+_SET_SEALED = (
+    update(webhooks)
+    .where(webhooks.c.id == bindparam("webhook_id"))
+    .values(secret=bindparam("sealed"), previous_secret=bindparam("previous_sealed"))
+)
+
+
+async def sealed_secrets(conn: AsyncConnection) -> list[tuple[int, str, str | None]]:
+    """Every webhook's stored secret and previous secret, as stored (sealed)."""
+    return [(row.id, row.secret, row.previous_secret) for row in await conn.execute(_SEALED)]
+
+
+async def set_sealed_secrets(
+    conn: AsyncConnection, secrets: Sequence[tuple[int, str, str | None]]
+) -> None:
+    """Store (webhook id, secret, previous secret), sealed anew; nothing else changes."""
+    if secrets:
+        await conn.execute(
+            _SET_SEALED,
+            [
+                {"webhook_id": webhook_id, "sealed": sealed, "previous_sealed": previous}
+                for webhook_id, sealed, previous in secrets
+            ],
+        )

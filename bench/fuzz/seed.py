@@ -44,16 +44,18 @@ class Seeded:
     webhook_ids: list[str] = field(default_factory=list)
 
 
-def dictionaries(seeded: Seeded, token_names: list[str]) -> dict[str, list[str | int]]:
-    """Values that exist, by the argument (`Type.field.argument`) they are offered for.
+def dictionaries(
+    seeded: Seeded, webhook_url: str, revocable_tokens: list[str]
+) -> dict[str, list[str | int]]:
+    """Values that exist or are valid, by the argument (`Type.field.argument`) they fit.
 
     The fuzzer uses one half of the time (in its valid documents only), so
-    that resolvers get past "not found" into the code that works on real rows.
+    that resolvers get past "not found" and "invalid name" into the code that
+    works on real rows.
     """
     models: list[str | int] = list(MODELS)
+    ids: list[str | int] = list(dict.fromkeys([*seeded.request_ids, *seeded.webhook_ids]))
     versions: list[str | int] = [1, 2, 3, 4]
-    aliases: list[str | int] = list(ALIASES)
-    ids: list[str | int] = [*seeded.request_ids, *seeded.webhook_ids]
     uris: list[str | int] = [
         "models:/fraud/Production", "models:/churn/staging", "models:/ranker/2",
         "models:/fraud/latest", "models:/churn@champion", "models:/ranker@challenger",
@@ -68,10 +70,22 @@ def dictionaries(seeded: Seeded, token_names: list[str]) -> dict[str, list[str |
         "*.*.input.modelName": models,
         "*.*.input.version": versions,
         "*.*.input.toVersion": versions,
-        "*.*.input.alias": aliases,
+        "*.*.input.alias": list(ALIASES),
         "*.*.input.id": ids,
         "*.*.input.requestId": ids,
-        "Mutation.revokeApiToken.input.name": list(token_names),
+        "*.*.input.source": ["s3://artifacts/new/model", "gs://bucket/run-9", "runs:/abc123/model"],
+        "*.*.input.digest": [f"sha256:{'ab' * 32}"],
+        "*.*.input.key": ["team", "owner", "validated"],
+        "*.*.input.tags[*].key": ["team", "owner"],
+        "*.*.input.url": [webhook_url],
+        "*.*.input.events[*]": ["*", "model.*", "model_version.stage_changed"],
+        "*.*.input.requiredChecks[*]": ["validation"],
+        "*.*.input.expiresIn": ["90d", "12h"],
+        "Mutation.createModel.input.name": ["fuzzed", "fuzzed.model_2-b"],
+        "Mutation.createApiToken.input.name": ["fuzz-made"],
+        "Mutation.reportCheck.input.name": ["validation", "lint"],
+        # Not the revoking pass's own token: it would spend the rest of its time on 401s.
+        "Mutation.revokeApiToken.input.name": list(revocable_tokens),
     }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.utils.str_converters import to_camel_case
 
+from resolvers.errors import DatabaseError
 from resolvers.validation import escaped
 from storage.database import Database
 from storage.queries import audit
@@ -30,6 +31,7 @@ _SECRET_NAME = re.compile(r"secret|token|password|credential", re.IGNORECASE)
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/?#@\s]+@")
 _TEXT_MAX = 500
 _ITEMS_MAX = 50
+_DATABASE_TROUBLE = frozenset(kind.code for kind in DatabaseError.__subclasses__())
 _MESSAGE_MAX = 2000
 
 
@@ -135,9 +137,13 @@ async def write_alone(
     """Write the row in a transaction of its own (refusals; mutations that wrote nothing).
 
     A failure here is logged, not raised: the caller's own answer comes first.
+    When the call was refused because the database is busy or unwritable, the
+    row is written only if the write lock is free at once: waiting a second
+    busy timeout for it would only delay the answer.
     """
+    begin = db.transaction_without_waiting if result in _DATABASE_TROUBLE else db.transaction
     try:
-        async with db.transaction() as conn:
+        async with begin() as conn:
             await write(conn, entry, caller, result=result, message=message, now=now)
     except Exception:
         logger.exception("could not write the audit row of %s", entry.action)

@@ -24,6 +24,7 @@ from resolvers.audit_throttle import AuditThrottle
 from resolvers.authentication import authenticate
 from resolvers.authorization import UNAUTHENTICATED_ADMIN
 from resolvers.context import RequestContext, new_request_id
+from resolvers.errors import DatabaseError
 from schema.execution import Executor
 from server.settings import Settings
 
@@ -72,7 +73,10 @@ class GraphQLEndpoint:
             if self._settings.auth == "disabled":
                 context.principal = UNAUTHENTICATED_ADMIN
             else:
-                await authenticate(context, request.headers.get("authorization"))
+                try:
+                    await authenticate(context, request.headers.get("authorization"))
+                except DatabaseError as error:  # the token could not be looked up
+                    return _unavailable(error, headers)
             if context.principal is None:
                 await unauthenticated.audit_refusal(context, self._throttle)
                 return self._unauthenticated(request, context, headers)
@@ -125,6 +129,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise BodyTooLarge
     return bytes(body)
+
+
+def _unavailable(error: DatabaseError, headers: dict[str, str]) -> Response:
+    body = {"errors": [{"message": error.message, "extensions": error.extensions}]}
+    extra = {"retry-after": "1"} if error.retryable else {}
+    return _json(body, 503, {**headers, **extra})
 
 
 def _request_id(request: Request) -> str:

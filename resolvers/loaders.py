@@ -9,6 +9,7 @@ read request.
 """
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from resolvers import limits
-from resolvers.errors import database_errors
+from resolvers.errors import RegistryError, database_errors
 from storage.database import Database
 from storage.enums import RequestStatus, Stage
 from storage.pagination import PageRequest
@@ -99,7 +100,28 @@ class Loaders:
         async with self._connection_lock, database_errors():
             if self._connection is None:
                 self._connection = await self._db.reader.connect()
-            yield self._connection
+            try:
+                yield self._connection
+            except RegistryError:
+                raise  # a resolver's own answer: the connection is as good as before
+            except BaseException:
+                await self._discard()
+                raise
+
+    async def _discard(self) -> None:
+        """Give up the read connection a batch failed in; the next batch takes another.
+
+        graphql-core cancels the sibling fields of a field whose error nulls
+        their parent, and strawberry then cancels a batch whose callers have all
+        gone: a statement cancelled mid-flight invalidates its connection. On
+        PostgreSQL a failed statement also aborts the transaction. Either way
+        every later batch of the request would fail (INTERNAL_SERVER_ERROR).
+        """
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            # Closing an invalidated connection only tells the pool to forget it.
+            with contextlib.suppress(Exception):
+                await connection.close()
 
     async def close(self) -> None:
         """Hand the read connection back to the pool."""

@@ -2,9 +2,11 @@
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, FromClause, Join, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 def insert_on_conflict(conn: AsyncConnection | str, table: Table) -> Any:
@@ -16,3 +18,30 @@ def insert_on_conflict(conn: AsyncConnection | str, table: Table) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+class _OrderedJoin(Join):
+    """An inner join that SQLite runs in the written order (left outer loop, right inner)."""
+
+    inherit_cache = True
+
+
+@compiles(_OrderedJoin)
+def _compile_ordered_join(join: _OrderedJoin, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite's planner never reorders the tables of a CROSS JOIN; PostgreSQL's
+    # treats CROSS JOIN ... ON like JOIN ... ON.
+    assert join.onclause is not None
+    kw["asfrom"] = True
+    left = join.left._compiler_dispatch(compiler, **kw)
+    right = join.right._compiler_dispatch(compiler, **kw)
+    kw.pop("asfrom")
+    return f"{left} CROSS JOIN {right} ON {join.onclause._compiler_dispatch(compiler, **kw)}"
+
+
+def ordered_join(left: FromClause, right: FromClause, onclause: ColumnElement[bool]) -> Join:
+    """`left JOIN right ON onclause`, looping over `left` outside on SQLite.
+
+    For a short list of keys (json_each of a parameter) joined to a big table:
+    with statistics SQLite may otherwise walk the big table and probe the keys.
+    """
+    return _OrderedJoin(left, right, onclause)

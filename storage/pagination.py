@@ -31,6 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.dialect import ordered_join
+
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
@@ -218,7 +220,8 @@ def _bounded_join(
     # Fewer rows than a page: all of them (keys are positive).
     lowest = func.coalesce(bound.scalar_subquery(), 0)
     join_on = and_(*(c == v for c, v in zip(owner, values, strict=True)), key >= lowest)
-    query = select(*columns).select_from(owners).join(table, join_on).where(*conditions(table))
+    query = select(*columns).select_from(ordered_join(owners, table, join_on))
+    query = query.where(*conditions(table))
     if after:
         query = query.where(_after_key((key,), descending=True))
     return query

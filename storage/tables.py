@@ -22,6 +22,13 @@ from sqlalchemy import (
 
 from storage.column_types import UTCDateTime
 
+# Search structures one backend has and the other has not, made by migration
+# 0005 outside this metadata: PostgreSQL's byte-order and trigram indexes on
+# model names, SQLite's FTS5 trigram table of model names (and the tables FTS5
+# keeps beside it, named after it).
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_models_name_c", "ix_models_name_trgm"})
+SQLITE_NAME_SEARCH = "models_name_search"
+
 # Deterministic constraint names so migrations can refer to them on both backends.
 metadata = MetaData(
     naming_convention={
@@ -75,6 +82,8 @@ model_versions = Table(
     UniqueConstraint("model_id", "version"),
     CheckConstraint(STAGE_CHECK, name="stage"),
     Index("ix_model_versions_model_id_stage_version", "model_id", "stage", "version"),
+    # models(filter: {hasVersionInStage}) reads the models in a stage from here.
+    Index("ix_model_versions_stage_model_id", "stage", "model_id"),
     # The database itself refuses a second Production version of a model.
     Index(
         "uq_model_versions_one_production",
@@ -91,6 +100,8 @@ model_tags = Table(
     Column("model_id", IdType, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(256), primary_key=True),
     Column("value", Text, nullable=False),
+    # models(filter: {tags}) reads the models with a tag from here.
+    Index("ix_model_tags_key_value_model_id", "key", "value", "model_id"),
 )
 
 version_tags = Table(
@@ -398,6 +409,9 @@ transition_requests = Table(
     CheckConstraint(REQUEST_TARGET_CHECK, name="target"),
     Index("ix_transition_requests_model_id_status_id", "model_id", "status", "id"),
     Index("ix_transition_requests_status_id", "status", "id"),
+    # A model's requests newest first, and a version's.
+    Index("ix_transition_requests_model_id_id", "model_id", "id"),
+    Index("ix_transition_requests_model_id_version_id", "model_id", "version", "id"),
 )
 
 # Approvals, rejections and comments on a request, append-only.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,11 +14,13 @@ import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from storage import sqlite_driver
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./modelreg.db"
+logger = logging.getLogger("modelreg")
 
 # WAL lets readers run beside the single writer, across processes too.
 # synchronous=NORMAL is durable against process crashes (not power loss) in WAL mode.
@@ -25,7 +30,19 @@ _SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-16000",
+    # ANALYZE (and so PRAGMA optimize) samples this many rows per index: a few
+    # ms on a million versions instead of seconds, and plans need no more.
+    "PRAGMA analysis_limit=1000",
 )
+# SQLite's planner needs statistics (sqlite_stat1) and never gathers them
+# itself. `PRAGMA optimize` analyzes the tables that queries on *this*
+# connection would have planned better with them and that changed much since;
+# SQLite asks for it when a connection closes, and every few hours on
+# long-lived ones (ours live as long as the process).
+OPTIMIZE_INTERVAL_S = 3600.0
+# The statements of one optimize: it may write sqlite_stat1, and a request
+# must never wait for the write lock for it, so it gives up at once instead.
+_OPTIMIZE = ("PRAGMA busy_timeout=0", "PRAGMA optimize")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +106,14 @@ def create_database(
     busy_timeout_ms: int = 10_000,
     statement_timeout_ms: int = 0,
     echo: bool = False,
+    optimize_interval_s: float = OPTIMIZE_INTERVAL_S,
 ) -> Database:
     """Create the engines for `url` (`sqlite+aiosqlite://...` or `postgresql+asyncpg://...`).
 
     `statement_timeout_ms` (PostgreSQL; 0: the server's default) cancels any
     statement that runs longer, on every connection of these engines.
+    `optimize_interval_s` (SQLite): how often a connection handed back to
+    the pool runs `PRAGMA optimize`; it also runs when one closes.
     """
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
@@ -102,7 +122,9 @@ def create_database(
         writer = _sqlite_engine(
             url, busy_timeout_ms, "BEGIN IMMEDIATE", pool_size=1, queue_writers=True, echo=echo
         )
+        _optimize_sqlite(writer, optimize_interval_s, busy_timeout_ms)
         reader = _sqlite_engine(url, busy_timeout_ms, None, pool_size=pool_size, echo=echo)
+        _optimize_sqlite(reader, optimize_interval_s, busy_timeout_ms)
         # No busy timeout, no queue, no waiting for its one connection: it fails at once.
         impatient = _sqlite_engine(
             url, 0, "BEGIN IMMEDIATE", pool_size=1, pool_timeout=0, echo=echo
@@ -169,3 +191,34 @@ def _sqlite_engine(
             driver.defer_begin(begin)
 
     return engine
+
+
+def _optimize_sqlite(engine: AsyncEngine, interval_s: float, busy_timeout_ms: int) -> None:
+    """`PRAGMA optimize` when a connection closes and, at most every `interval_s`, on checkin."""
+    last_run = time.monotonic()
+
+    def optimize(dbapi_connection: Any) -> None:
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                for statement in _OPTIMIZE:
+                    cursor.execute(statement)
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+                cursor.close()
+        except (sqlite3.Error, SQLAlchemyError) as error:
+            # Busy, read-only, or a connection closed outside the event loop
+            # (garbage collection): the statistics can wait for the next run.
+            logger.debug("PRAGMA optimize skipped: %s", error)
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _periodically(dbapi_connection: Any, _record: Any) -> None:
+        nonlocal last_run
+        if dbapi_connection is None or time.monotonic() - last_run < interval_s:
+            return
+        last_run = time.monotonic()
+        optimize(dbapi_connection)
+
+    @event.listens_for(engine.sync_engine, "close")
+    def _on_close(dbapi_connection: Any, _record: Any) -> None:
+        optimize(dbapi_connection)

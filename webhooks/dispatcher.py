@@ -171,8 +171,10 @@ class Dispatcher:
         elif outcome.gone:
             status = deliveries.FAILED
         else:
+            # Retry-After counts from the answer (RFC 9110), not from when the attempt began.
+            answered_at = attempted_at + timedelta(milliseconds=outcome.duration_ms)
             retry_at = next_attempt_at(
-                self._config, attempts, attempted_at, outcome.retry_after_seconds
+                self._config, attempts, answered_at, outcome.retry_after_seconds
             )
             if retry_at is None:
                 status = deliveries.FAILED

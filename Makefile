@@ -37,6 +37,10 @@ schema: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# Reads at 1k, 100k and 1M versions on SQLite and PostgreSQL (see bench/scale.py).
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale
+
 # schemathesis's GraphQL fuzzer against a seeded `modelreg serve`; schemathesis
 # lives in .fuzz/venv (made on first use). Fails when any response was
 # INTERNAL_SERVER_ERROR or 5xx. `make fuzz FUZZ_SECONDS=600` runs longer.

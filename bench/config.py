@@ -45,3 +45,51 @@ def _peer() -> str | None:
     if peer is not None and peer not in PEERS:
         raise SystemExit(f"BENCH_PEER must be one of {', '.join(PEERS)}, got {peer!r}")
     return peer
+
+
+SCALE_BACKENDS = ("sqlite", "postgresql")
+DEFAULT_POSTGRES_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass(frozen=True)
+class ScaleConfig:
+    """`make bench-scale`: registry sizes (versions), backends, and time per read."""
+
+    sizes: tuple[int, ...]
+    backends: tuple[str, ...]
+    duration_s: int
+    warmup_s: int
+    # A database the benchmark may CREATE DATABASE from (and DROP its own).
+    postgres_admin_url: str
+
+    @classmethod
+    def from_env(cls) -> "ScaleConfig":
+        return cls(
+            sizes=tuple(_size(s) for s in _list("BENCH_SCALE_SIZES", "1k,100k,1M")),
+            backends=_backends(),
+            duration_s=_positive_int("BENCH_DURATION", default=10),
+            warmup_s=_positive_int("BENCH_WARMUP", default=2),
+            postgres_admin_url=os.environ.get("BENCH_POSTGRES_URL", "").strip()
+            or DEFAULT_POSTGRES_ADMIN_URL,
+        )
+
+
+def _list(name: str, default: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def _size(text: str) -> int:
+    """`1k`, `100k`, `1M` or a plain number of versions."""
+    multiplier = {"k": 1_000, "m": 1_000_000}.get(text[-1].lower(), 1)
+    digits = text[:-1] if multiplier > 1 else text
+    if not digits.isdigit() or int(digits) * multiplier < 100:
+        raise SystemExit(f"BENCH_SCALE_SIZES: {text!r} is not a size like 1k, 100k or 1M")
+    return int(digits) * multiplier
+
+
+def _backends() -> tuple[str, ...]:
+    backends = tuple(b.lower() for b in _list("BENCH_SCALE_BACKENDS", ",".join(SCALE_BACKENDS)))
+    unknown = set(backends) - set(SCALE_BACKENDS)
+    if unknown or not backends:
+        raise SystemExit(f"BENCH_SCALE_BACKENDS must name {' and/or '.join(SCALE_BACKENDS)}")
+    return backends

@@ -1,0 +1,256 @@
+"""Does every read cost the same at a million versions as at a thousand? Measure it.
+
+Run from the repository root:
+
+    make bench-scale                                  # 1k, 100k and 1M versions, both backends
+    BENCH_SCALE_SIZES=1k,100k make bench-scale        # smaller sizes only
+    BENCH_SCALE_BACKENDS=sqlite make bench-scale      # one backend
+    BENCH_DURATION=5 make bench-scale                 # seconds per read (default 10)
+
+(`make bench-scale` runs `.venv/bin/python -m bench.scale`.) PostgreSQL: the
+benchmark creates and drops its own database next to BENCH_POSTGRES_URL
+(default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres).
+
+For each backend and size, one after the other: a fresh database migrated to
+0004, the registry of bench/scale_data.py bulk-loaded straight into its tables
+(executemany on SQLite, COPY on PostgreSQL), the invariants checked (one
+PRODUCTION version per model, version counters), `modelreg db upgrade` to the
+head (timed: the read indexes of 0005 are built over the loaded rows), ANALYZE,
+then a real `modelreg serve` with 2 workers, measured with wrk (2 threads, 8
+connections) for each operation of bench/scale_reads.py: BENCH_WARMUP seconds
+unmeasured, then BENCH_DURATION seconds. Results: Markdown tables with req/s,
+p50 and p99 per size and the req/s of the largest size over the smallest, and
+.bench/scale-results.json.
+"""
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+from cryptography.fernet import Fernet
+
+from bench import scale_load, scale_reads
+from bench.config import BENCH_DIR, ScaleConfig
+from bench.report import markdown
+from bench.scale_data import plan
+from bench.server_process import free_port, running_server
+from bench.token import MODELREG, auth_headers, create_admin_token
+from bench.wrk import WrkResult, ensure_wrk, run_wrk
+from storage.migrate import upgrade
+
+RESULTS_PATH = BENCH_DIR / "scale-results.json"
+WORKERS = 2
+STARTUP_TIMEOUT_S = 120.0
+BEFORE_READ_INDEXES = "0004"
+
+
+@dataclass
+class SizeResult:
+    versions: int
+    models: int
+    rows: dict[str, int]
+    load_s: float
+    migrate_s: float
+    analyze_s: float
+    reads: dict[str, WrkResult] = field(default_factory=dict)
+
+
+def main() -> int:
+    config = ScaleConfig.from_env()
+    print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    wrk = ensure_wrk()
+    BENCH_DIR.mkdir(exist_ok=True)
+    results: dict[str, dict[int, SizeResult]] = {}
+    for backend in config.backends:
+        results[backend] = {}
+        for size in config.sizes:
+            print(f"\n== {backend}, {size:,} versions")
+            results[backend][size] = _measure(backend, size, config, wrk)
+    for backend, by_size in results.items():
+        print(f"\n### {backend}\n")
+        print(setup_table(by_size))
+        print()
+        print(reads_table(by_size))
+    _write_json(config, results)
+    print(f"\nwrote {RESULTS_PATH}")
+    return 0
+
+
+def _measure(backend: str, size: int, config: ScaleConfig, wrk: str) -> SizeResult:
+    plans = plan(size)
+    workdir = BENCH_DIR / f"scale-{backend}-{size}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    try:
+        with _database(backend, size, config, workdir) as url:
+            upgrade(url, BEFORE_READ_INDEXES)
+            started = time.monotonic()
+            if backend == "sqlite":
+                rows = scale_load.load_sqlite(workdir / "scale.db", plans)
+            else:
+                rows = scale_load.load_postgres(url, plans)
+            load_s = time.monotonic() - started
+            print(f"  loaded {rows} in {load_s:.1f} s")
+            env = _server_env(url, backend)
+            migrate_s = _timed_upgrade(env)
+            print(f"  modelreg db upgrade (0004 -> head): {migrate_s:.1f} s")
+            if backend == "sqlite":
+                analyze_s = scale_load.check_sqlite(workdir / "scale.db", plans)
+            else:
+                analyze_s = scale_load.check_postgres(url, plans)
+            print(f"  ANALYZE: {analyze_s:.1f} s")
+            result = SizeResult(
+                versions=rows["model_versions"],
+                models=rows["models"],
+                rows=rows,
+                load_s=load_s,
+                migrate_s=migrate_s,
+                analyze_s=analyze_s,
+            )
+            big_versions = max(m.versions for m in plans)
+            result.reads = _serve_and_measure(env, config, wrk, workdir, big_versions)
+            return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def _database(backend: str, size: int, config: ScaleConfig, workdir: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{workdir / 'scale.db'}"
+        return
+    name = f"modelreg_scale_{size}"
+    admin = config.postgres_admin_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    asyncio.run(_postgres_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_postgres_admin(admin, f'CREATE DATABASE "{name}"'))
+    try:
+        base = config.postgres_admin_url.rsplit("/", 1)[0]
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(_postgres_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _postgres_admin(dsn: str, statement: str) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def _server_env(url: str, backend: str) -> dict[str, str]:
+    env = {**os.environ, "MODELREG_DATABASE_URL": url}
+    if backend == "postgresql" and not env.get("MODELREG_SECRET_KEY"):
+        # PostgreSQL replicas must be given the key for webhook secrets.
+        env["MODELREG_SECRET_KEY"] = Fernet.generate_key().decode()
+    return env
+
+
+def _timed_upgrade(env: dict[str, str]) -> float:
+    started = time.monotonic()
+    done = subprocess.run(
+        [MODELREG, "db", "upgrade"], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"modelreg db upgrade failed:\n{done.stderr}")
+    return time.monotonic() - started
+
+
+def _serve_and_measure(
+    env: dict[str, str], config: ScaleConfig, wrk: str, workdir: Path, big_versions: int
+) -> dict[str, WrkResult]:
+    headers = auth_headers(create_admin_token(env))
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = [str(MODELREG), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(WORKERS)]
+    results: dict[str, WrkResult] = {}
+    log = workdir / "modelreg.log"
+    with running_server(command, env, f"{base_url}/healthz", log, STARTUP_TIMEOUT_S):
+        with httpx.Client(base_url=base_url, timeout=30.0, headers=headers) as client:
+            cursor = scale_reads.first_page_cursor(client)
+        for operation in scale_reads.operations(headers, cursor, big_versions):
+            run_wrk(wrk, base_url, operation, config.warmup_s, workdir)
+            result = run_wrk(wrk, base_url, operation, config.duration_s, workdir)
+            if result.errors or result.body_errors:
+                raise RuntimeError(f"{operation.name}: failed requests, see {log}: {result}")
+            results[operation.name] = result
+            print(
+                f"  {operation.name}: {result.requests_per_s:,.0f} req/s, "
+                f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
+            )
+    return results
+
+
+def _label(size: int) -> str:
+    if size >= 1_000_000 and size % 1_000_000 == 0:
+        return f"{size // 1_000_000}M"
+    return f"{size // 1_000}k" if size % 1_000 == 0 else str(size)
+
+
+def setup_table(by_size: dict[int, SizeResult]) -> str:
+    header = ["size", "models", "history rows", "load s", "upgrade to 0005 s", "ANALYZE s"]
+    rows = [
+        [
+            _label(size),
+            f"{r.models:,}",
+            f"{r.rows['stage_history']:,}",
+            f"{r.load_s:.1f}",
+            f"{r.migrate_s:.1f}",
+            f"{r.analyze_s:.1f}",
+        ]
+        for size, r in by_size.items()
+    ]
+    return markdown(header, rows)
+
+
+def reads_table(by_size: dict[int, SizeResult]) -> str:
+    sizes = list(by_size)
+    smallest, largest = min(sizes), max(sizes)
+    header = ["read"]
+    for size in sizes:
+        header += [f"{_label(size)} req/s", "p50 ms", "p99 ms"]
+    header.append(f"{_label(largest)}/{_label(smallest)}")
+    rows = []
+    for name in by_size[smallest].reads:
+        row = [name]
+        for size in sizes:
+            found = by_size[size].reads[name]
+            row += [f"{found.requests_per_s:,.0f}", f"{found.p50_ms:.1f}", f"{found.p99_ms:.1f}"]
+        small = by_size[smallest].reads[name].requests_per_s
+        row.append(f"{by_size[largest].reads[name].requests_per_s / small:.2f}")
+        rows.append(row)
+    return markdown(header, rows)
+
+
+def _write_json(config: ScaleConfig, results: dict[str, dict[int, SizeResult]]) -> None:
+    document = {
+        "config": asdict(config) | {"postgres_admin_url": "(not recorded)"},
+        "results": {
+            backend: {
+                str(size): asdict(result)
+                | {"reads": {n: asdict(r) for n, r in result.reads.items()}}
+                for size, result in by_size.items()
+            }
+            for backend, by_size in results.items()
+        },
+    }
+    RESULTS_PATH.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _result_json(result: SizeResult) -> dict[str, object]:
+    reads = {name: asdict(found) for name, found in result.reads.items()}
+    return asdict(result) | {"reads": reads}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""What the scale benchmark measures: the reads of issue 9's table, a point read and a write.
+
+Every read asks for one page (25 rows) of something that grows with the
+registry; none asks for totalCount, which is a count of every match by nature.
+Filter values match either a fixed handful of models at every size (a rare
+substring, a rare tag) or a fixed share of them (a domain prefix, a team tag,
+a version in STAGING), see bench/scale_data.py.
+"""
+
+from typing import Any
+
+import httpx
+
+from bench.operation import Operation, json_body
+from bench.scale_data import RARE_OWNER, RARE_TASK, big_model_name
+
+BIG = big_model_name(0)
+WRITE_MODEL = big_model_name(1)
+POINT_MODEL = big_model_name(2)
+
+VERSIONS_PAGE = """query($n: String!, $after: String) { model(name: $n) {
+  versions(first: 25, after: $after) { edges { node { version stage source runId } } }
+} }"""
+STAGE_HISTORY = """query($n: String!) { model(name: $n) {
+  stageHistory(first: 25) { edges { node { version fromStage toStage actor } } }
+} }"""
+VERSION_HISTORY = """query($n: String!, $v: Int!) { modelVersion(name: $n, version: $v) {
+  stageHistory(first: 10) { edges { node { fromStage toStage } } }
+} }"""
+NESTED = """{ models(first: 25) { edges { node {
+  name versions(first: 10) { edges { node { version stage } } }
+} } } }"""
+FILTERED = """query($f: ModelFilter!) {
+  models(first: 25, filter: $f) { edges { node { name } } }
+}"""
+REQUESTS = """query($n: String!) {
+  transitionRequests(first: 25, filter: {model: $n}) { edges { node { id status } } }
+}"""
+POINT = """query($n: String!) { model(name: $n) { productionVersion { version source stage } } }"""
+FIRST_CURSOR = """query($n: String!) { model(name: $n) {
+  versions(first: 25) { pageInfo { endCursor } }
+} }"""
+CREATE_VERSION = """mutation($i: CreateModelVersionInput!) {
+  createModelVersion(input: $i) { modelVersion { version } }
+}"""
+
+
+def first_page_cursor(client: httpx.Client) -> str:
+    """The cursor after the big model's first page of versions (for the second page)."""
+    response = client.post("/graphql", json={"query": FIRST_CURSOR, "variables": {"n": BIG}})
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    cursor = body.get("data", {}).get("model", {}).get("versions", {}).get("pageInfo", {})
+    if not cursor.get("endCursor"):
+        raise RuntimeError(f"no cursor after the first page of {BIG}: {body}")
+    return str(cursor["endCursor"])
+
+
+def operations(headers: dict[str, str], cursor: str, big_versions: int) -> list[Operation]:
+    def graphql(name: str, query: str, variables: dict[str, Any]) -> Operation:
+        body = json_body({"query": query, "variables": variables})
+        return Operation(name, "POST", "/graphql", [body], '"errors"', headers)
+
+    def filtered(name: str, model_filter: dict[str, Any]) -> Operation:
+        return graphql(name, FILTERED, {"f": model_filter})
+
+    version_input = {
+        "modelName": WRITE_MODEL,
+        "source": "s3://bench/scale/write",
+        "metrics": [{"key": "accuracy", "value": 0.9}],
+    }
+    return [
+        graphql("point: productionVersion", POINT, {"n": POINT_MODEL}),
+        graphql("big model versions(first: 25)", VERSIONS_PAGE, {"n": BIG}),
+        graphql("big model versions, page 2", VERSIONS_PAGE, {"n": BIG, "after": cursor}),
+        graphql("big model stageHistory(first: 25)", STAGE_HISTORY, {"n": BIG}),
+        graphql("a version's stageHistory", VERSION_HISTORY, {"n": BIG, "v": big_versions // 2}),
+        graphql("models(25) > versions(10) (batched)", NESTED, {}),
+        graphql("transitionRequests(model: big)", REQUESTS, {"n": BIG}),
+        filtered("nameStartsWith (1 in 20)", {"nameStartsWith": "video-"}),
+        filtered("nameContains (5 models)", {"nameContains": RARE_TASK}),
+        filtered("nameContains (1 in 7)", {"nameContains": "ranker"}),
+        filtered("tags (5 models)", {"tags": [{"key": "owner", "value": RARE_OWNER}]}),
+        filtered("tags (1 in 20)", {"tags": [{"key": "team", "value": "team-07"}]}),
+        filtered("hasVersionInStage STAGING (1 in 10)", {"hasVersionInStage": "STAGING"}),
+        graphql("write: createModelVersion", CREATE_VERSION, {"i": version_input}),
+    ]

@@ -54,6 +54,7 @@ from storage.records import (
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 G = TypeVar("G", bound=Hashable)
+R = TypeVar("R")
 
 Fetch = Callable[[AsyncConnection, Sequence[K]], Awaitable[Mapping[K, V]]]
 
@@ -81,6 +82,15 @@ async def _alias_policies_by_model(
     """Per model: the global alias policies and the model's own overrides."""
     rows = await alias_policies.alias_policies_of(conn, model_ids)
     return {m: [r for r in rows if r.model_id in (None, m)] for m in model_ids}
+
+
+def _retrieve_outcome(task: "asyncio.Future[Any]") -> None:
+    """Fetch a read's error even when its cancelled caller no longer waits for it.
+
+    Otherwise asyncio logs "exception was never retrieved" for it.
+    """
+    if not task.cancelled():
+        task.exception()
 
 
 class Loaders:
@@ -119,15 +129,17 @@ class Loaders:
         """
         connection, self._connection = self._connection, None
         if connection is not None:
-            # Closing an invalidated connection only tells the pool to forget it.
+            # Closing an invalidated connection only tells the pool to forget
+            # it; shielded, so that a second cancellation cannot cut it short.
             with contextlib.suppress(Exception):
-                await connection.close()
+                await asyncio.shield(connection.close())
 
     async def close(self) -> None:
-        """Hand the read connection back to the pool."""
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            await connection.close()
+        """Hand the read connection back to the pool, once no batch reads through it."""
+        async with self._connection_lock:
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                await connection.close()
 
     # Each loader is made on first use: a request touches only a few of them.
 
@@ -253,10 +265,30 @@ class Loaders:
     def one_alias_history_count(self) -> DataLoader[tuple[int, str], int]:
         return self._loader(alias_history.count_alias_history, 0)
 
+    async def _read_through(self, read: Callable[[AsyncConnection], Awaitable[R]]) -> R:
+        """Run a batch's reads to their end, even when the batch is cancelled.
+
+        strawberry cancels a batch whose callers have all gone (graphql-core
+        cancels the sibling fields of a field whose error nulls their parent),
+        sometimes more than once. SQLAlchemy's async connections do not survive
+        a statement cancelled mid-flight: the connection is invalidated, and a
+        second cancellation during that hung the request or left a closed
+        connection in the pool for a later request (INTERNAL_SERVER_ERROR,
+        HTTP 500). A batch's statements are short and bounded: they finish in a
+        task of their own, and `close` waits for them.
+        """
+
+        async def run() -> R:
+            async with self.reading() as conn:
+                return await read(conn)
+
+        task = asyncio.ensure_future(run())
+        task.add_done_callback(_retrieve_outcome)
+        return await asyncio.shield(task)
+
     def _loader(self, fetch: Fetch[K, V], default: V) -> DataLoader[K, V]:
         async def load(keys: list[K]) -> list[V]:
-            async with self.reading() as conn:
-                found = await fetch(conn, keys)
+            found = await self._read_through(lambda conn: fetch(conn, keys))
             return [found.get(key, default) for key in keys]
 
         return DataLoader(load_fn=load)
@@ -274,11 +306,14 @@ class Loaders:
             for key in keys:
                 owners_by_group[group_of(key)].append(key[0])
             found: dict[tuple[Any, G], Any] = {}
-            async with self.reading() as conn:
+
+            async def read(conn: AsyncConnection) -> None:
                 for group, owners in owners_by_group.items():
                     rows = await fetch(conn, list(dict.fromkeys(owners)), group)
                     for owner, value in rows.items():
                         found[(owner, group)] = value
+
+            await self._read_through(read)
             empty = [] if default is None else default
             return [found.get((key[0], group_of(key)), empty) for key in keys]
 

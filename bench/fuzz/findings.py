@@ -1,8 +1,9 @@
 """What a fuzzing pass provoked, read from schemathesis's HAR file and the server's log.
 
 Every request and response is in the HAR file (schemathesis records them all).
-A response counts as a finding when it is an HTTP 5xx or any of its errors
-has `extensions.code == "INTERNAL_SERVER_ERROR"`; findings are grouped by the
+A response counts as a finding when it is an HTTP 5xx, never came (status 0
+in the HAR: schemathesis gave up waiting, after --request-timeout) or any of
+its errors has `extensions.code == "INTERNAL_SERVER_ERROR"`; findings are grouped by the
 operation (root field) that failed, keeping the shortest document as the
 reproduction.
 """
@@ -17,6 +18,8 @@ from typing import Any
 INTERNAL = "INTERNAL_SERVER_ERROR"
 # What schema/execution.py logs, with its traceback, for every masked error.
 UNEXPECTED = "unexpected error"
+# The HAR's status of a request that got no response.
+NO_RESPONSE = 0
 # No `errors` in the body.
 OK = "OK"
 # A body that is not a GraphQL response (e.g. a plain-text 500).
@@ -49,6 +52,10 @@ class Tally:
         return sum(count for status, count in self.statuses.items() if status >= 500)
 
     @property
+    def unanswered(self) -> int:
+        return self.statuses[NO_RESPONSE]
+
+    @property
     def internal_errors(self) -> int:
         return sum(finding.count for finding in self.findings.values())
 
@@ -66,7 +73,7 @@ class Tally:
         codes = _codes(body)
         # Per response: a response with two errors of one code counts once.
         self.codes.update(set(codes))
-        if status < 500 and INTERNAL not in codes:
+        if NO_RESPONSE < status < 500 and INTERNAL not in codes:
             return
         request = _json(entry["request"].get("postData", {}).get("text", "")) or {}
         query = str(request.get("query", ""))

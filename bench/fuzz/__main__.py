@@ -139,7 +139,7 @@ def _report(config: FuzzConfig, tally: Tally, unexpected: list[str], wall_s: flo
     print(f"HTTP 5xx: {tally.server_errors}")
     print(f"no response (timed out): {tally.unanswered}")
     print(f"INTERNAL_SERVER_ERROR, 5xx or no response: {tally.internal_errors}")
-    print(f'"unexpected error" in the server log: {len(unexpected)}')
+    print(f"unexpected errors in the server log: {len(unexpected)}")
     for finding in tally.findings.values():
         answer = f"HTTP {finding.status}" if finding.status else "no response"
         print(f"\n{finding.operation}: {finding.count} response(s), e.g. {answer}")

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
-# What schema/execution.py logs, with its traceback, for every masked error.
-UNEXPECTED = "unexpected error"
+# What schema/execution.py logs, with its traceback, for every masked error;
+# what uvicorn logs for an exception that escaped the app (a plain 500); what
+# asyncio logs for a task that failed with nobody waiting for it.
+UNEXPECTED = ("unexpected error", "Exception in ASGI application", "exception was never retrieved")
 # The HAR's status of a request that got no response.
 NO_RESPONSE = 0
 # No `errors` in the body.
@@ -92,11 +94,11 @@ class Tally:
 
 
 def unexpected_errors(log: str) -> list[str]:
-    """Each 'unexpected error' record of the server's log, with the exception that ended it."""
+    """Each record of the server's log that names an unexpected error, with its exception."""
     lines = log.splitlines()
     found = []
     for index, line in enumerate(lines):
-        if UNEXPECTED not in line:
+        if not any(marker in line for marker in UNEXPECTED):
             continue
         # The traceback runs until the next log record; its last unindented line
         # names the exception (of the last one in a chain).

@@ -284,3 +284,48 @@ async def test_a_retried_delivery_holds_back_later_events_of_its_model(
     assert versions == [1, 1, 2, 3]  # version 2 waited for version 1's retry
     other = [e["data"]["modelVersion"]["version"] for e in events(receiver.received, "/other")]
     assert other == [1, 2, 3]
+
+
+async def test_an_attempt_cut_short_by_a_dead_dispatcher_is_in_the_log(
+    db: Database, receiver: Receiver
+) -> None:
+    """A dispatcher that dies after claiming (perhaps after sending) leaves its mark.
+
+    The next claim after the lease ran out logs the interrupted attempt, so the
+    log says the endpoint may have received the delivery before it gets it again.
+    """
+    from datetime import timedelta
+
+    from storage.clock import utcnow
+    from storage.queries import deliveries
+
+    async with serving(db, FAST_WEBHOOKS.model_copy(update={"webhook_dispatcher": False})) as api:
+        webhook_id, _ = await create_webhook(api, receiver.url(), ["model_version.created"])
+        await register(api, "fraud")
+        now = utcnow()
+        lease = now + timedelta(seconds=30)
+        async with db.transaction() as conn:  # the dispatcher that dies
+            [dead] = await deliveries.claim(
+                conn, now=now, lease_until=lease, limit=10, room={}, per_webhook=8
+            )
+        assert dead.interrupted_lease is None
+        async with db.transaction() as conn:  # nobody else may take it while the lease runs
+            assert (
+                await deliveries.claim(
+                    conn, now=now, lease_until=lease, limit=10, room={}, per_webhook=8
+                )
+                == []
+            )
+        later = lease + timedelta(seconds=1)
+        async with db.transaction() as conn:
+            [taken] = await deliveries.claim(
+                conn, now=later, lease_until=later + timedelta(seconds=30), limit=10, room={},
+                per_webhook=8,
+            )  # fmt: skip
+        assert (taken.id, taken.message_id) == (dead.id, dead.message_id)
+        assert taken.interrupted_lease == lease
+        [delivery] = nodes(await webhook_log(api, webhook_id))
+    assert delivery["attemptCount"] == 1
+    [attempt] = delivery["attempts"]
+    assert attempt["statusCode"] is None
+    assert "the endpoint may have received it" in attempt["error"]

@@ -5,6 +5,7 @@ dispatcher, its webhook is active, and no earlier PENDING delivery shares its
 (webhook, ordering key): deliveries of one model to one endpoint go out in order.
 """
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,7 +77,14 @@ class Claimed:
     secret: str
     previous_secret: str | None
     previous_secret_expires_at: datetime | None
+    # Set when an earlier claim's lease ran out before its attempt was recorded.
+    interrupted_lease: datetime | None
 
+
+INTERRUPTED = (
+    "interrupted: a dispatcher claimed this delivery and stopped before recording its "
+    "attempt (its lease ran out at {lease}); the endpoint may have received it"
+)
 
 _earlier = webhook_deliveries.alias("earlier")
 _CLAIMABLE = (
@@ -92,6 +100,7 @@ _CLAIMABLE = (
         _w.c.secret,
         _w.c.previous_secret,
         _w.c.previous_secret_expires_at,
+        _d.c.lease_expires_at,
     )
     .join(_e, _e.c.id == _d.c.event_id)
     .join(_w, _w.c.id == _d.c.webhook_id)
@@ -145,10 +154,50 @@ async def claim(
         if free.setdefault(row.webhook_id, per_webhook) <= 0:
             continue
         free[row.webhook_id] -= 1
-        claimed.append(Claimed(*row))
+        found = Claimed(*row)  # type: ignore[call-arg]  # the columns of _CLAIMABLE, in order
+        if found.interrupted_lease is not None:  # that attempt counts (see _log_interrupted)
+            found = dataclasses.replace(found, attempt_count=found.attempt_count + 1)
+        claimed.append(found)
     if claimed:
         await conn.execute(_LEASE, {"ids": [c.id for c in claimed], "until": lease_until})
+        await _log_interrupted(conn, [c for c in claimed if c.interrupted_lease], now)
     return claimed
+
+
+_COUNT_INTERRUPTED = (
+    update(_d)
+    .where(_d.c.id.in_(bindparam("ids", expanding=True)))
+    .values(attempt_count=_d.c.attempt_count + 1)
+)
+
+
+async def _log_interrupted(
+    conn: AsyncConnection, claimed: Sequence[Claimed], now: datetime
+) -> None:
+    """An attempt row for each delivery whose previous claim never recorded its attempt.
+
+    A dispatcher killed mid-send leaves its lease to run out; whether its POST
+    reached the endpoint is unknown, so the log says it may have (the next
+    attempt carries the same webhook-id, and consumers drop duplicates by it).
+    """
+    if not claimed:
+        return
+    await conn.execute(
+        _INSERT_ATTEMPTS,
+        [
+            {
+                "delivery_id": c.id,
+                "attempted_at": now,
+                "status_code": None,
+                "duration_ms": 0.0,
+                "error": INTERRUPTED.format(lease=c.interrupted_lease.isoformat()),
+                "response_body": None,
+            }
+            for c in claimed
+            if c.interrupted_lease is not None
+        ],
+    )
+    await conn.execute(_COUNT_INTERRUPTED, {"ids": [c.id for c in claimed]})
 
 
 @dataclass(frozen=True, slots=True)

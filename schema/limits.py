@@ -39,6 +39,7 @@ from graphql import (
     get_nullable_type,
     get_operation_ast,
 )
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
 from resolvers import limits
 from resolvers.pagination import MAX_PAGE_SIZE
@@ -51,7 +52,11 @@ MAX_MUTATIONS = 100
 # holds before any rule runs (some of its rules are quadratic in the fields
 # that share a response name). Large dashboard queries use a few hundred.
 MAX_TOKENS = 5_000
+# The standard introspection query nests three (types > fields > args); more
+# (types > fields > type > fields > ...) multiplies by the schema's size each time.
+MAX_INTROSPECTION_LISTS = 3
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+_META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 
 _SATURATED = MAX_COST + 1
 
@@ -94,6 +99,7 @@ class _Figure:
     cost: int  # objects the selection may return
     depth: int  # nested selection sets, this one included
     width: int  # fields selected directly (through fragments too)
+    introspection_lists: int = 0  # introspection lists nested in one another
 
 
 def _saturating(value: int) -> int:
@@ -131,6 +137,7 @@ class _Measure:
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         self.variables = variables
+        self.query_type = schema.query_type
         self._fragment_figures: dict[str, _Figure] = {}
         self._measuring: set[str] = set()
 
@@ -139,7 +146,7 @@ class _Measure:
     ) -> _Figure:
         if selection_set is None:
             return _Figure(0, 0, 0)
-        cost = depth = width = 0
+        cost = depth = width = introspection_lists = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 figure = self._field(selection, parent)
@@ -158,7 +165,8 @@ class _Measure:
                 width += figure.width
             cost = _saturating(cost + figure.cost)
             width = _saturating(width)
-        return _Figure(cost, depth, width)
+            introspection_lists = max(introspection_lists, figure.introspection_lists)
+        return _Figure(cost, depth, width, introspection_lists)
 
     def _fragment(self, name: str) -> _Figure:
         known = self._fragment_figures.get(name)
@@ -176,14 +184,20 @@ class _Measure:
         return figure
 
     def _field(self, node: FieldNode, parent: GraphQLNamedType | None) -> _Figure:
-        definition = None
-        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+        definition = _META_FIELDS.get(node.name.value) if parent is self.query_type else None
+        if definition is None and isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
             definition = parent.fields.get(node.name.value)
         if definition is None:  # __typename, or an unknown field (another rule reports it)
             inner = self.selection_set(node.selection_set, None)
-            return _Figure(_saturating(1 + inner.cost), inner.depth, 1)
+            return _Figure(_saturating(1 + inner.cost), inner.depth, 1, inner.introspection_lists)
         field_type = definition.type
         inner = self.selection_set(node.selection_set, get_named_type(field_type))
+        listed = isinstance(get_nullable_type(field_type), GraphQLList)
+        if parent is not None and parent.name.startswith("__"):
+            # Introspection: sized by the schema, not by data. Each list counts its
+            # selection once; nesting lists (types > fields > args) is capped instead.
+            nested = inner.introspection_lists + (1 if listed else 0)
+            return _Figure(_saturating(1 + inner.cost), inner.depth, 1, nested)
         if "first" in definition.args:
             default = definition.args["first"].default_value
             multiplier = _page_size(node, default, self.variables)
@@ -191,7 +205,8 @@ class _Measure:
             multiplier = _list_bound(parent, node.name.value)
         else:
             multiplier = 1
-        return _Figure(_saturating(1 + multiplier * inner.cost), inner.depth, 1)
+        cost = _saturating(1 + multiplier * inner.cost)
+        return _Figure(cost, inner.depth, 1, inner.introspection_lists)
 
 
 def _list_bound(parent: GraphQLNamedType | None, field: str) -> int:
@@ -222,6 +237,11 @@ def operation_problem(
         return (
             f"query may return {shown} objects; the limit is {MAX_COST}: "
             "ask for smaller pages or fewer fields"
+        )
+    if figure.introspection_lists > MAX_INTROSPECTION_LISTS:
+        return (
+            f"introspection nests {figure.introspection_lists} lists in one another; "
+            f"the limit is {MAX_INTROSPECTION_LISTS} (types > fields > args)"
         )
     if operation.operation == OperationType.MUTATION and figure.width > MAX_MUTATIONS:
         return f"a request may run at most {MAX_MUTATIONS} mutations"

@@ -1,7 +1,13 @@
 """The query cost rule: what a document may ask for, measured before it runs."""
 
 import pytest
-from graphql import GraphQLList, GraphQLObjectType, get_nullable_type, parse
+from graphql import (
+    GraphQLList,
+    GraphQLObjectType,
+    get_introspection_query,
+    get_nullable_type,
+    parse,
+)
 
 from resolvers.audit_throttle import AuditThrottle
 from schema import limits
@@ -59,6 +65,21 @@ def test_variable_pages_are_judged_by_their_values() -> None:
     assert problem(query, {"first": 100}) is not None
     # Validation lets it through (it may be cheap), the request is judged with its values.
     assert limits.needs_variables(SCHEMA, parse(query))
+
+
+def test_introspection_is_sized_by_the_schema() -> None:
+    """GraphiQL's introspection query passes; nesting introspection lists deeper does not."""
+    assert problem(get_introspection_query()) is None
+    types = "__schema { types { fields { type { fields { type { fields { name } } } } } } }"
+    found = problem(f"{{ {types} }}")
+    assert found is not None
+    assert "introspection nests 3 lists" not in found
+    assert "the limit is 3" in found
+
+
+async def test_graphiql_can_load_the_schema(api: GraphQLClient) -> None:
+    data = await api.data(get_introspection_query())
+    assert data["__schema"]["queryType"]["name"] == "Query"
 
 
 def test_depth_and_mutation_counts() -> None:

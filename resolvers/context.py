@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,7 +23,7 @@ from webhooks.runtime import WebhookRuntime
 
 
 def new_request_id() -> str:
-    return "req_" + uuid.uuid4().hex
+    return "req_" + secrets.token_hex(16)  # as random as uuid4, without building a UUID
 
 
 @dataclass(slots=True)

@@ -44,6 +44,16 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(body), status_code=status, media_type=JSON, headers=headers)
 
 
+def transport_error_500() -> Response:
+    """What the client gets when the endpoint itself fails (logged by the caller)."""
+    body = {
+        "errors": [
+            {"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+        ]
+    }
+    return _json(body, 500)
+
+
 def transport_error(message: str, status: int = 400) -> Response:
     return _json({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}, status)
 

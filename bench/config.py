@@ -61,6 +61,8 @@ class ScaleConfig:
     warmup_s: int
     # A database the benchmark may CREATE DATABASE from (and DROP its own).
     postgres_admin_url: str
+    # BENCH_BASELINE=<git ref>: also measure that commit on the same data, before 0005.
+    baseline: str | None = None
 
     @classmethod
     def from_env(cls) -> "ScaleConfig":
@@ -71,6 +73,7 @@ class ScaleConfig:
             warmup_s=_positive_int("BENCH_WARMUP", default=2),
             postgres_admin_url=os.environ.get("BENCH_POSTGRES_URL", "").strip()
             or DEFAULT_POSTGRES_ADMIN_URL,
+            baseline=os.environ.get("BENCH_BASELINE", "").strip() or None,
         )
 
 

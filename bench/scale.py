@@ -6,6 +6,7 @@ Run from the repository root:
     BENCH_SCALE_SIZES=1k,100k make bench-scale        # smaller sizes only
     BENCH_SCALE_BACKENDS=sqlite make bench-scale      # one backend
     BENCH_DURATION=5 make bench-scale                 # seconds per read (default 10)
+    BENCH_BASELINE=c5bb80f make bench-scale           # also that commit, before 0005
 
 (`make bench-scale` runs `.venv/bin/python -m bench.scale`.) PostgreSQL: the
 benchmark creates and drops its own database next to BENCH_POSTGRES_URL
@@ -21,6 +22,11 @@ connections) for each operation of bench/scale_reads.py: BENCH_WARMUP seconds
 unmeasured, then BENCH_DURATION seconds. Results: Markdown tables with req/s,
 p50 and p99 per size and the req/s of the largest size over the smallest, and
 .bench/scale-results.json.
+
+BENCH_BASELINE=<git ref> also measures that commit's server on the same rows,
+before the upgrade: its source is extracted with `git archive` under .bench/
+and run with this checkout's virtualenv (PYTHONPATH first), so it must need no
+other dependencies and no migration past 0004.
 """
 
 import asyncio
@@ -28,6 +34,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +46,8 @@ import httpx
 from cryptography.fernet import Fernet
 
 from bench import scale_load, scale_reads
-from bench.config import BENCH_DIR, ScaleConfig
+from bench.baseline import commit_of
+from bench.config import BENCH_DIR, REPO_ROOT, ScaleConfig
 from bench.report import markdown
 from bench.scale_data import plan
 from bench.server_process import free_port, running_server
@@ -62,6 +70,8 @@ class SizeResult:
     migrate_s: float
     analyze_s: float
     reads: dict[str, WrkResult] = field(default_factory=dict)
+    # The baseline commit's figures on the same rows (BENCH_BASELINE).
+    reads_before: dict[str, WrkResult] = field(default_factory=dict)
 
 
 def main() -> int:
@@ -69,23 +79,29 @@ def main() -> int:
     print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     wrk = ensure_wrk()
     BENCH_DIR.mkdir(exist_ok=True)
+    baseline = _extract(config.baseline) if config.baseline else None
     results: dict[str, dict[int, SizeResult]] = {}
     for backend in config.backends:
         results[backend] = {}
         for size in config.sizes:
             print(f"\n== {backend}, {size:,} versions")
-            results[backend][size] = _measure(backend, size, config, wrk)
+            results[backend][size] = _measure(backend, size, config, wrk, baseline)
     for backend, by_size in results.items():
         print(f"\n### {backend}\n")
         print(setup_table(by_size))
         print()
         print(reads_table(by_size))
+        if config.baseline:
+            print(f"\nBefore ({config.baseline}) and after, req/s:\n")
+            print(before_after_table(by_size))
     _write_json(config, results)
     print(f"\nwrote {RESULTS_PATH}")
     return 0
 
 
-def _measure(backend: str, size: int, config: ScaleConfig, wrk: str) -> SizeResult:
+def _measure(
+    backend: str, size: int, config: ScaleConfig, wrk: str, baseline: Path | None
+) -> SizeResult:
     plans = plan(size)
     workdir = BENCH_DIR / f"scale-{backend}-{size}"
     shutil.rmtree(workdir, ignore_errors=True)
@@ -100,13 +116,26 @@ def _measure(backend: str, size: int, config: ScaleConfig, wrk: str) -> SizeResu
                 rows = scale_load.load_postgres(url, plans)
             load_s = time.monotonic() - started
             print(f"  loaded {rows} in {load_s:.1f} s")
+            if backend == "sqlite":
+                scale_load.check_sqlite(workdir / "scale.db", plans)
+            else:
+                scale_load.check_postgres(url, plans)
             env = _server_env(url, backend)
+            big_versions = max(m.versions for m in plans)
+            reads_before: dict[str, WrkResult] = {}
+            if baseline is not None:
+                _analyze(backend, url, workdir)
+                print(f"  baseline {config.baseline}:")
+                # PYTHONSAFEPATH: `-m` (and each worker) must not put the cwd,
+                # this checkout, before the baseline's source.
+                before_env = {**env, "PYTHONPATH": str(baseline), "PYTHONSAFEPATH": "1"}
+                command = [sys.executable, "-m", "server.cli"]
+                reads_before = _serve_and_measure(
+                    before_env, config, wrk, workdir, big_versions, command
+                )
             migrate_s = _timed_upgrade(env)
             print(f"  modelreg db upgrade (0004 -> head): {migrate_s:.1f} s")
-            if backend == "sqlite":
-                analyze_s = scale_load.check_sqlite(workdir / "scale.db", plans)
-            else:
-                analyze_s = scale_load.check_postgres(url, plans)
+            analyze_s = _analyze(backend, url, workdir)
             print(f"  ANALYZE: {analyze_s:.1f} s")
             result = SizeResult(
                 versions=rows["model_versions"],
@@ -115,12 +144,37 @@ def _measure(backend: str, size: int, config: ScaleConfig, wrk: str) -> SizeResu
                 load_s=load_s,
                 migrate_s=migrate_s,
                 analyze_s=analyze_s,
+                reads_before=reads_before,
             )
-            big_versions = max(m.versions for m in plans)
-            result.reads = _serve_and_measure(env, config, wrk, workdir, big_versions)
+            result.reads = _serve_and_measure(
+                env, config, wrk, workdir, big_versions, [str(MODELREG)]
+            )
             return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _analyze(backend: str, url: str, workdir: Path) -> float:
+    if backend == "sqlite":
+        return scale_load.analyze_sqlite(workdir / "scale.db")
+    return scale_load.analyze_postgres(url)
+
+
+def _extract(ref: str) -> Path:
+    """The source of `ref`, extracted once under .bench/ (git archive: the repository is
+    left as it is)."""
+    commit = commit_of(ref)
+    target = BENCH_DIR / f"scale-baseline-{commit}"
+    if not (target / "server" / "cli.py").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
 
 
 @contextmanager
@@ -166,15 +220,21 @@ def _timed_upgrade(env: dict[str, str]) -> float:
 
 
 def _serve_and_measure(
-    env: dict[str, str], config: ScaleConfig, wrk: str, workdir: Path, big_versions: int
+    env: dict[str, str],
+    config: ScaleConfig,
+    wrk: str,
+    workdir: Path,
+    big_versions: int,
+    modelreg: list[str],
 ) -> dict[str, WrkResult]:
-    headers = auth_headers(create_admin_token(env))
+    name = f"bench-{len(list(workdir.glob('*.log')))}"
+    headers = auth_headers(create_admin_token(env, name=name))
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    command = [str(MODELREG), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [*modelreg, "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(WORKERS)]
     results: dict[str, WrkResult] = {}
-    log = workdir / "modelreg.log"
+    log = workdir / f"{name}.log"
     with running_server(command, env, f"{base_url}/healthz", log, STARTUP_TIMEOUT_S):
         with httpx.Client(base_url=base_url, timeout=30.0, headers=headers) as client:
             cursor = scale_reads.first_page_cursor(client)
@@ -232,6 +292,26 @@ def reads_table(by_size: dict[int, SizeResult]) -> str:
     return markdown(header, rows)
 
 
+def before_after_table(by_size: dict[int, SizeResult]) -> str:
+    sizes = list(by_size)
+    smallest, largest = min(sizes), max(sizes)
+    header = ["read"]
+    for size in sizes:
+        header += [f"{_label(size)} before", f"{_label(size)} after"]
+    header += [f"{_label(largest)}/{_label(smallest)} before", "after"]
+    rows = []
+    for name in by_size[smallest].reads:
+        row = [name]
+        for size in sizes:
+            before = by_size[size].reads_before[name].requests_per_s
+            row += [f"{before:,.0f}", f"{by_size[size].reads[name].requests_per_s:,.0f}"]
+        for reads in ("reads_before", "reads"):
+            small = getattr(by_size[smallest], reads)[name].requests_per_s
+            row.append(f"{getattr(by_size[largest], reads)[name].requests_per_s / small:.2f}")
+        rows.append(row)
+    return markdown(header, rows)
+
+
 def _write_json(config: ScaleConfig, results: dict[str, dict[int, SizeResult]]) -> None:
     document = {
         "config": asdict(config) | {"postgres_admin_url": "(not recorded)"},
@@ -248,8 +328,7 @@ def _write_json(config: ScaleConfig, results: dict[str, dict[int, SizeResult]]) 
 
 
 def _result_json(result: SizeResult) -> dict[str, object]:
-    reads = {name: asdict(found) for name, found in result.reads.items()}
-    return asdict(result) | {"reads": reads}
+    return asdict(result)
 
 
 if __name__ == "__main__":

@@ -26,16 +26,22 @@ class _OrderedJoin(Join):
     inherit_cache = True
 
 
-@compiles(_OrderedJoin)
+@compiles(_OrderedJoin, "sqlite")
 def _compile_ordered_join(join: _OrderedJoin, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite's planner never reorders the tables of a CROSS JOIN; PostgreSQL's
-    # treats CROSS JOIN ... ON like JOIN ... ON.
+    # SQLite's planner never reorders the tables around a CROSS JOIN (other
+    # databases render a plain JOIN: PostgreSQL has no CROSS JOIN ... ON).
     assert join.onclause is not None
     kw["asfrom"] = True
     left = join.left._compiler_dispatch(compiler, **kw)
     right = join.right._compiler_dispatch(compiler, **kw)
     kw.pop("asfrom")
     return f"{left} CROSS JOIN {right} ON {join.onclause._compiler_dispatch(compiler, **kw)}"
+
+
+@compiles(_OrderedJoin)
+def _compile_join(join: _OrderedJoin, compiler: SQLCompiler, **kw: Any) -> str:
+    rendered: str = compiler.visit_join(join, **kw)  # type: ignore[no-untyped-call]
+    return rendered
 
 
 def ordered_join(left: FromClause, right: FromClause, onclause: ColumnElement[bool]) -> Join:

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, func, insert, select, tuple_
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.dialect import ordered_join
 from storage.enums import AliasChangeCause
+from storage.keyed import KeyedPairs
 from storage.pagination import OwnerPages, PageRequest
 from storage.records import AliasHistoryRecord
 from storage.rows import AnyRow
@@ -89,9 +91,15 @@ async def record_moves(
 _OWNER_MODEL = (_h.c.model_id,)
 _OWNER_ALIAS = (_h.c.model_id, _h.c.alias)
 _OF_MODELS = _h.c.model_id.in_(bindparam("model_ids", expanding=True))
-_OF_ALIASES = tuple_(*_OWNER_ALIAS).in_(bindparam("keys", expanding=True))
 _COUNT_PER_MODEL = select(_h.c.model_id, func.count()).where(_OF_MODELS).group_by(*_OWNER_MODEL)
-_COUNT_PER_ALIAS = select(*_OWNER_ALIAS, func.count()).where(_OF_ALIASES).group_by(*_OWNER_ALIAS)
+_COUNT_PER_ALIAS = KeyedPairs.build(
+    (_h.c.model_id.type, _h.c.alias.type),
+    lambda pairs, model_id, alias: (
+        select(*_OWNER_ALIAS, func.count())
+        .select_from(ordered_join(pairs, _h, (_h.c.model_id == model_id) & (_h.c.alias == alias)))
+        .group_by(*_OWNER_ALIAS)
+    ),
+)
 
 
 @cache
@@ -130,5 +138,5 @@ async def count_history(conn: AsyncConnection, model_ids: Sequence[int]) -> dict
 async def count_alias_history(
     conn: AsyncConnection, aliases: Sequence[tuple[int, str]]
 ) -> dict[tuple[int, str], int]:
-    rows = await conn.execute(_COUNT_PER_ALIAS, {"keys": list(aliases)})
+    rows = await _COUNT_PER_ALIAS.execute(conn, aliases)
     return {(m, a): count for m, a, count in rows}

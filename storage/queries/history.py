@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, func, insert, select, tuple_
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.dialect import ordered_join
 from storage.enums import ChangeCause, Stage
+from storage.keyed import KeyedPairs
 from storage.pagination import OwnerPages, PageRequest
 from storage.records import HistoryRecord
 from storage.rows import AnyRow
@@ -105,12 +107,22 @@ async def production_entries(conn: AsyncConnection, model_id: int) -> list[Histo
 _OWNER_MODEL = (stage_history.c.model_id,)
 _OWNER_VERSION = (stage_history.c.model_id, stage_history.c.version)
 _OF_MODELS = stage_history.c.model_id.in_(bindparam("model_ids", expanding=True))
-_OF_VERSIONS = tuple_(*_OWNER_VERSION).in_(bindparam("keys", expanding=True))
 _COUNT_PER_MODEL = (
     select(stage_history.c.model_id, func.count()).where(_OF_MODELS).group_by(*_OWNER_MODEL)
 )
-_COUNT_PER_VERSION = (
-    select(*_OWNER_VERSION, func.count()).where(_OF_VERSIONS).group_by(*_OWNER_VERSION)
+_COUNT_PER_VERSION = KeyedPairs.build(
+    (stage_history.c.model_id.type, stage_history.c.version.type),
+    lambda pairs, model_id, version: (
+        select(*_OWNER_VERSION, func.count())
+        .select_from(
+            ordered_join(
+                pairs,
+                stage_history,
+                (stage_history.c.model_id == model_id) & (stage_history.c.version == version),
+            )
+        )
+        .group_by(*_OWNER_VERSION)
+    ),
 )
 
 
@@ -150,5 +162,5 @@ async def count_history(conn: AsyncConnection, model_ids: Sequence[int]) -> dict
 async def count_version_history(
     conn: AsyncConnection, versions: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], int]:
-    rows = await conn.execute(_COUNT_PER_VERSION, {"keys": list(versions)})
+    rows = await _COUNT_PER_VERSION.execute(conn, versions)
     return {(m, v): count for m, v, count in rows}

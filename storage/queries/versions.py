@@ -19,13 +19,13 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.dialect import ordered_join
 from storage.enums import Stage
-from storage.keyed import KeyedStatement
+from storage.keyed import KeyedPairs, KeyedStatement
 from storage.pagination import OwnerPages, PageRequest
 from storage.records import VersionRecord
 from storage.rows import AnyRow
@@ -52,29 +52,30 @@ _IN_STAGE = model_versions.c.stage == bindparam("stage")
 
 _INSERT = insert(model_versions).returning(*_COLUMNS)
 _BY_IDS = KeyedStatement.build(model_versions.c.id, _SELECT.where)
-_BY_NUMBER = _SELECT.where(
-    tuple_(model_versions.c.model_id, model_versions.c.version).in_(
-        bindparam("keys", expanding=True)
-    )
+_BY_NUMBER = KeyedPairs.build(
+    (model_versions.c.model_id.type, model_versions.c.version.type),
+    lambda pairs, model_id, version: _SELECT.select_from(
+        ordered_join(
+            pairs,
+            model_versions,
+            (model_versions.c.model_id == model_id) & (model_versions.c.version == version),
+        )
+    ),
 )
-_BY_NAME = (
-    select(*_COLUMNS, models.c.name)
-    .join(models, models.c.id == model_versions.c.model_id)
-    .where(tuple_(models.c.name, model_versions.c.version).in_(bindparam("keys", expanding=True)))
+_BY_NAME = KeyedPairs.build(
+    (models.c.name.type, model_versions.c.version.type),
+    lambda pairs, name, version: select(*_COLUMNS, models.c.name).select_from(
+        ordered_join(pairs, models, models.c.name == name).join(
+            model_versions,
+            (model_versions.c.model_id == models.c.id) & (model_versions.c.version == version),
+        )
+    ),
 )
 _IN_STAGE_NEWEST_FIRST = KeyedStatement.build(
     model_versions.c.model_id,
     lambda of_models: _SELECT.where(of_models, _IN_STAGE).order_by(
         model_versions.c.model_id, model_versions.c.version.desc()
     ),
-)
-_NEWEST = select(
-    model_versions.c.model_id, func.max(model_versions.c.version).label("version")
-).where(model_versions.c.model_id.in_(bindparam("model_ids", expanding=True)))
-_LATEST = _SELECT.where(
-    tuple_(model_versions.c.model_id, model_versions.c.version).in_(
-        _NEWEST.group_by(model_versions.c.model_id)
-    )
 )
 _SET_STAGE = (
     update(model_versions)
@@ -97,6 +98,7 @@ _SET_DESCRIPTION = (
     .returning(*_COLUMNS)
 )
 _DELETE = delete(model_versions).where(model_versions.c.id == bindparam("id"))
+_NEWEST = PageRequest(first=1, descending=True)
 
 
 def _record(row: AnyRow) -> VersionRecord:
@@ -159,7 +161,7 @@ async def get_versions_by_number(
     conn: AsyncConnection, keys: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], VersionRecord]:
     """Versions addressed as (model id, version number)."""
-    rows = await conn.execute(_BY_NUMBER, {"keys": list(keys)})
+    rows = await _BY_NUMBER.execute(conn, keys)
     return {(row.model_id, row.version): _record(row) for row in rows}
 
 
@@ -167,7 +169,7 @@ async def get_versions_by_name(
     conn: AsyncConnection, keys: Sequence[tuple[str, int]]
 ) -> dict[tuple[str, int], VersionRecord]:
     """Versions addressed as (model name, version number)."""
-    rows = await conn.execute(_BY_NAME, {"keys": list(keys)})
+    rows = await _BY_NAME.execute(conn, keys)
     return {(row.name, row.version): _record(row) for row in rows}
 
 
@@ -189,9 +191,9 @@ async def production_versions(
 async def latest_versions(
     conn: AsyncConnection, model_ids: Sequence[int]
 ) -> dict[int, VersionRecord]:
-    """Each model's highest-numbered version."""
-    rows = await conn.execute(_LATEST, {"model_ids": list(model_ids)})
-    return {row.model_id: _record(row) for row in rows}
+    """Each model's highest-numbered version: a page of one, newest first."""
+    newest = await version_pages(conn, model_ids, None, _NEWEST)
+    return {model_id: found[0] for model_id, found in newest.items()}
 
 
 def _in_stage(table: FromClause) -> Sequence[ColumnElement[bool]]:

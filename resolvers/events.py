@@ -37,7 +37,7 @@ def stage_changed(
             "modelVersion": version_json(model.name, after),
             "fromStage": before.stage.value,
             "toStage": after.stage.value,
-            "cause": cause.value,
+            "cause": cause.name,  # spelled as the GraphQL enum
             "actor": actor,
             "comment": comment,
             "overrideReason": override_reason,
@@ -105,7 +105,7 @@ def alias_event(
             "alias": alias,
             "version": version,
             "previousVersion": previous_version,
-            "cause": cause.value,
+            "cause": cause.name,  # spelled as the GraphQL enum
             "actor": actor,
             "comment": comment,
             "overrideReason": override_reason,

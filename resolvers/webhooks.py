@@ -17,7 +17,7 @@ from storage.records import AttemptRecord, DeliveryRecord, WebhookRecord
 from webhooks import message
 from webhooks.events import new_message_id
 from webhooks.filters import TEST_EVENT
-from webhooks.sealing import SecretUnavailable
+from webhooks.sealing import SecretUnavailable, live_secrets
 from webhooks.sender import Outcome
 from webhooks.signing import new_secret
 
@@ -193,7 +193,14 @@ async def test_webhook(ctx: RequestContext, webhook_id: int) -> Outcome:
     record = await get_webhook(ctx, webhook_id)
     now = utcnow()
     try:
-        secrets = [ctx.webhooks.box.open(record.secret)]
+        # Signed like a delivery: during a rotation the old secret signs too.
+        secrets = live_secrets(
+            ctx.webhooks.box,
+            record.secret,
+            record.previous_secret,
+            record.previous_secret_expires_at,
+            now,
+        )
     except SecretUnavailable as problem:
         return Outcome(None, 0.0, f"cannot sign: {problem}", None, None)
     body = message.body(TEST_EVENT, now, {"webhook": str(record.id), "url": record.url})

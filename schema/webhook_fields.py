@@ -101,7 +101,7 @@ class WebhookMutation:
         return inputs.TestWebhookPayload(
             success=outcome.succeeded,
             status_code=outcome.status_code,
-            latency_ms=round(outcome.duration_ms, 3),
+            duration_ms=round(outcome.duration_ms, 3),
             error=outcome.error,
         )
 

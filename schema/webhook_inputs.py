@@ -67,7 +67,7 @@ class DeleteWebhookPayload:
 class TestWebhookPayload:
     success: bool
     status_code: int | None
-    latency_ms: float
+    duration_ms: float  # as on WebhookDeliveryAttempt
     error: str | None
 
 

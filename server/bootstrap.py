@@ -4,6 +4,7 @@ import asyncio
 import sys
 
 from resolvers.tokens import bootstrap_admin_token
+from server.invocation import cli_command
 from server.secret_keys import SecretKeyProblem, secret_keys
 from server.settings import Settings
 from storage.database import create_database
@@ -93,8 +94,8 @@ def announce(settings: Settings, host: str, port: int) -> None:
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     print(
         "\nThis registry had no API token, so an admin token named 'admin' was created.\n"
-        "It is shown only this once; store it now (revoke it with `modelreg token revoke "
-        "admin` once you have made your own):\n\n"
+        "It is shown only this once; store it now (revoke it with "
+        f"`{cli_command()} token revoke admin` once you have made your own):\n\n"
         f"    {token}\n\nTry it:\n\n    {curl_example(f'http://{shown_host}:{port}', token)}\n",
         flush=True,
     )

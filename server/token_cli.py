@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from resolvers import tokens
 from resolvers.errors import RegistryError
+from server.invocation import cli_command
 from server.settings import get_settings
 from storage.database import Database, create_database
 from storage.enums import Role
@@ -62,7 +63,16 @@ def _create(args: argparse.Namespace) -> int:
             actor=CLI_ACTOR,
         )
     )
-    print(issued.token)
+    try:
+        print(issued.token, flush=True)
+    except BrokenPipeError:
+        # Nobody read it, and it cannot be shown again: say so, so it is not left live unseen.
+        print(
+            f"modelreg: token {args.name!r} was created but stdout was closed before it was "
+            f"written; revoke it with `{cli_command()} token revoke {args.name}`",
+            file=sys.stderr,
+        )
+        raise
     print(f"token {args.name!r} ({args.role}) created; it is shown only now", file=sys.stderr)
     return 0
 

@@ -233,7 +233,7 @@ async def test_the_whole_flow_over_http_with_ci_as_a_webhook_receiver(
         assert approved["review"]["actor"] == "maya"
         assert approved["review"]["comment"] == "go"
         moves = {(b["data"]["modelVersion"]["version"], b["data"]["cause"]) for b in bodies[2:4]}
-        assert moves == {(1, "approval"), (2, "approval")}
+        assert moves == {(1, "APPROVAL"), (2, "APPROVAL")}
         completed = bodies[4]["data"]
         assert completed["transitionRequest"]["status"] == "COMPLETED"
         assert completed["transitionRequest"]["resolvedBy"] == "maya"

@@ -159,7 +159,7 @@ async def test_a_request_approved_by_another_maintainer_moves_the_alias(
         ("alias.set", "champion"),
         ("transition_request.completed", "champion"),
     ]
-    (_, moved), *_ = [e for e in await outbox(db, "alias.set") if e[1]["cause"] == "approval"]
+    (_, moved), *_ = [e for e in await outbox(db, "alias.set") if e[1]["cause"] == "APPROVAL"]
     assert (moved["version"], moved["previousVersion"], moved["actor"]) == (2, 1, "max")
     assert moved["overrideReason"] is None
     created = (await outbox(db, "transition_request.created"))[-1][1]
@@ -184,7 +184,7 @@ async def test_an_admin_forces_with_a_reason_recorded_and_announced(
     )
     _, event = (await outbox(db, "alias.set"))[-1]
     assert (event["cause"], event["overrideReason"], event["actor"]) == (
-        "force",
+        "FORCE",
         "incident 42",
         team.admin.actor,
     )
@@ -194,7 +194,7 @@ async def test_an_admin_forces_with_a_reason_recorded_and_announced(
     latest = (await history(team.admin))[0]
     assert (latest["cause"], latest["fromVersion"], latest["toVersion"]) == ("FORCE", 3, None)
     _, event = (await outbox(db, "alias.deleted"))[-1]
-    assert (event["version"], event["previousVersion"], event["cause"]) == (3, 3, "force")
+    assert (event["version"], event["previousVersion"], event["cause"]) == (3, 3, "FORCE")
 
 
 async def test_deleting_a_protected_alias_goes_through_a_request(team: Team, db: Database) -> None:
@@ -220,7 +220,7 @@ async def test_deleting_a_protected_alias_goes_through_a_request(team: Team, db:
         "max",
     )
     _, event = (await outbox(db, "alias.deleted"))[-1]
-    assert (event["version"], event["cause"]) == (1, "approval")
+    assert (event["version"], event["cause"]) == (1, "APPROVAL")
 
 
 async def test_unprotected_aliases_move_as_before_and_leave_history(
@@ -242,9 +242,9 @@ async def test_unprotected_aliases_move_as_before_and_leave_history(
     assert moves[-1]["comment"] == "shadow traffic"
     events = [d for _, d in await outbox(db, "alias.") if d["alias"] == "challenger"]
     assert [(e["cause"], e["version"], e["previousVersion"]) for e in events] == [
-        ("set", 2, None),
-        ("set", 3, 2),
-        ("delete", 3, 3),
+        ("SET", 2, None),
+        ("SET", 3, 2),
+        ("DELETE", 3, 3),
     ]
     assert {e["actor"] for e in events} == {"walter"}
 
@@ -284,7 +284,7 @@ async def test_deleting_what_holds_a_protected_alias_is_refused(team: Team, db: 
     _, event = (await outbox(db, "alias.deleted"))[-1]
     assert (event["alias"], event["cause"], event["actor"]) == (
         "challenger",
-        "version_deleted",
+        "VERSION_DELETED",
         "maya",
     )
 

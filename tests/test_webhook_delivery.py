@@ -90,6 +90,24 @@ async def test_after_rotation_both_secrets_sign(
         Webhook(secret).verify(got.body, _headers(got.headers))
 
 
+TEST_WEBHOOK = "mutation($id: ID!) { testWebhook(input: {id: $id}) { success statusCode } }"
+
+
+async def test_test_webhook_after_rotation_signs_with_both_secrets(
+    hooks_api: GraphQLClient, receiver: Receiver
+) -> None:
+    """`testWebhook` signs like a delivery: a receiver still on the old secret verifies it."""
+    webhook_id, old_secret = await create_webhook(hooks_api, receiver.url(), ["tag.set"])
+    rotated = (await hooks_api.data(ROTATE, {"id": webhook_id}))["rotateWebhookSecret"]
+    tested = (await hooks_api.data(TEST_WEBHOOK, {"id": webhook_id}))["testWebhook"]
+    assert tested == {"success": True, "statusCode": 200}
+
+    (got,) = receiver.received
+    assert len(got.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old_secret, rotated["secret"]):
+        assert Webhook(secret).verify(got.body, _headers(got.headers))["type"] == "webhook.test"
+
+
 async def test_a_failing_endpoint_is_retried_until_it_answers(
     hooks_api: GraphQLClient, receiver: Receiver
 ) -> None:
@@ -185,7 +203,7 @@ async def test_deliveries_of_one_model_arrive_in_sequence_order(
         "PRODUCTION",
         "ARCHIVED",
     )
-    assert archived["data"]["cause"] == "archive_existing"
+    assert archived["data"]["cause"] == "ARCHIVE_EXISTING"
     assert promoted["data"]["modelVersion"]["version"] == 2
     assert promoted["data"]["toStage"] == "PRODUCTION"
     assert promoted["data"]["actor"] == TESTER

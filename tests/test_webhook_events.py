@@ -71,7 +71,7 @@ async def test_every_change_is_announced_in_order(
 
     displaced, promoted = got[5]["data"], got[6]["data"]
     assert (displaced["modelVersion"]["version"], displaced["toStage"]) == (1, "ARCHIVED")
-    assert displaced["cause"] == "archive_existing"
+    assert displaced["cause"] == "ARCHIVE_EXISTING"
     assert promoted["comment"] == "better"
     assert promoted["modelVersion"]["uri"] == "models:/fraud/2"
     assert got[7]["data"]["model"]["description"] == "scores payments"
@@ -81,7 +81,7 @@ async def test_every_change_is_announced_in_order(
     rolled = got[15]["data"]
     assert (rolled["restored"]["version"], rolled["demoted"]["version"]) == (1, 2)
     assert rolled["restored"]["stage"] == "PRODUCTION"
-    assert got[13]["data"]["cause"] == got[14]["data"]["cause"] == "rollback"
+    assert got[13]["data"]["cause"] == got[14]["data"]["cause"] == "ROLLBACK"
     assert got[16]["data"]["modelVersion"]["version"] == 3
     assert got[18]["data"]["model"]["name"] == "fraud"
     for event in got:

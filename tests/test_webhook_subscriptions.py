@@ -185,7 +185,7 @@ async def test_the_guard_also_runs_at_send_time(db: Database, receiver: Receiver
 
 
 TEST_WEBHOOK = """
-mutation($id: ID!) { testWebhook(input: {id: $id}) { success statusCode latencyMs error } }
+mutation($id: ID!) { testWebhook(input: {id: $id}) { success statusCode durationMs error } }
 """
 
 
@@ -198,7 +198,7 @@ async def test_test_webhook_reports_status_but_never_the_body(
     assert result["success"] is False
     assert result["statusCode"] == 500
     assert result["error"] == "HTTP 500"
-    assert result["latencyMs"] > 0
+    assert result["durationMs"] > 0
     assert "hunter2" not in str(result)
     (got,) = receiver.received
     assert events(receiver.received)[0]["type"] == "webhook.test"

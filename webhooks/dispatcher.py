@@ -20,7 +20,7 @@ from storage.clock import utcnow
 from storage.database import Database
 from storage.queries import deliveries, webhooks
 from storage.queries.deliveries import AttemptResult, Claimed
-from webhooks import message
+from webhooks import message, sealing
 from webhooks.config import DeliveryConfig
 from webhooks.schedule import next_attempt_at
 from webhooks.sealing import SecretBox, SecretUnavailable
@@ -31,11 +31,9 @@ logger = logging.getLogger("modelreg.webhooks")
 
 def live_secrets(box: SecretBox, delivery: Claimed, now: datetime) -> list[str]:
     """The current secret, and the previous one while its rotation overlap lasts."""
-    opened = [box.open(delivery.secret)]
-    expires = delivery.previous_secret_expires_at
-    if delivery.previous_secret and expires is not None and expires > now:
-        opened.append(box.open(delivery.previous_secret))
-    return opened
+    return sealing.live_secrets(
+        box, delivery.secret, delivery.previous_secret, delivery.previous_secret_expires_at, now
+    )
 
 
 class Dispatcher:

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Sequence
+from datetime import datetime
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -130,3 +131,18 @@ class SecretBox:
                 "secret was encrypted with a key that is not configured: set "
                 "MODELREG_SECRET_KEY_PREVIOUS to the key it was sealed with"
             ) from None
+
+
+def live_secrets(
+    box: SecretBox,
+    sealed: str,
+    previous: str | None,
+    previous_expires_at: datetime | None,
+    now: datetime,
+) -> list[str]:
+    """The secrets that sign a message now: the current one, then the previous
+    one while its rotation overlap lasts (deliveries and `testWebhook` alike)."""
+    opened = [box.open(sealed)]
+    if previous and previous_expires_at is not None and previous_expires_at > now:
+        opened.append(box.open(previous))
+    return opened

@@ -11,8 +11,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from storage.database import create_database
-from storage.migrate import current_revision, head_revision, upgrade
-from storage.tables import POSTGRESQL_ONLY_INDEXES, SQLITE_NAME_SEARCH, metadata
+from storage.migrate import current_revision, head_revision, include_object, upgrade
+from storage.tables import metadata
 from tests.conftest import (
     POSTGRES_URL_VARIABLE,
     create_scratch_postgres,
@@ -22,15 +22,8 @@ from tests.conftest import (
 )
 
 
-def _in_metadata(_object: object, name: str | None, type_: str, *_: object) -> bool:
-    """False for the search structures that one backend has outside tables.py."""
-    if type_ == "index" and name in POSTGRESQL_ONLY_INDEXES:
-        return False
-    return not (type_ == "table" and name is not None and name.startswith(SQLITE_NAME_SEARCH))
-
-
 def _differences(conn: Connection) -> list[object]:
-    context = MigrationContext.configure(conn, opts={"include_object": _in_metadata})
+    context = MigrationContext.configure(conn, opts={"include_object": include_object})
     return list(compare_metadata(context, metadata))
 
 

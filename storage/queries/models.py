@@ -137,8 +137,16 @@ async def delete_model(conn: AsyncConnection, model_id: int) -> None:
     await conn.execute(_DELETE, {"id": model_id})
 
 
-def order_key(order: ModelOrder) -> tuple[ColumnElement[Any], ...]:
-    """The columns a page of models is sorted by; the id breaks ties."""
+def order_key(order: ModelOrder, postgresql: bool) -> tuple[ColumnElement[Any], ...]:
+    """The columns a page of models is sorted by; the id breaks ties.
+
+    Names sort in byte order on both backends: SQLite's BINARY collation, and
+    `COLLATE "C"` on PostgreSQL, whose index of that order also answers
+    nameStartsWith ranges, so a filtered page stops after 25 names instead of
+    sorting every match.
+    """
+    if order == ModelOrder.NAME and postgresql:
+        return (models.c.name.collate("C"), models.c.id)
     return (models.c[order.value], models.c.id)
 
 
@@ -148,7 +156,8 @@ def _list_statement(
     shape: FilterShape, order: ModelOrder, descending: bool, after: bool
 ) -> Select[Any]:
     query = filtered(select(*_COLUMNS), shape)
-    return keyset_page(query, order_key(order), descending=descending, after=after)
+    key = order_key(order, shape.postgresql)
+    return keyset_page(query, key, descending=descending, after=after)
 
 
 @lru_cache(maxsize=128)

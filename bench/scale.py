@@ -72,6 +72,8 @@ class SizeResult:
     reads: dict[str, WrkResult] = field(default_factory=dict)
     # The baseline commit's figures on the same rows (BENCH_BASELINE).
     reads_before: dict[str, WrkResult] = field(default_factory=dict)
+    # Rows (GraphQL nodes) in each read's answer: at 1k a filter may match fewer than a page.
+    rows_per_read: dict[str, int] = field(default_factory=dict)
 
 
 def main() -> int:
@@ -147,7 +149,7 @@ def _measure(
                 reads_before=reads_before,
             )
             result.reads = _serve_and_measure(
-                env, config, wrk, workdir, big_versions, [str(MODELREG)]
+                env, config, wrk, workdir, big_versions, [str(MODELREG)], result.rows_per_read
             )
             return result
     finally:
@@ -226,6 +228,7 @@ def _serve_and_measure(
     workdir: Path,
     big_versions: int,
     modelreg: list[str],
+    rows_per_read: dict[str, int] | None = None,
 ) -> dict[str, WrkResult]:
     name = f"bench-{len(list(workdir.glob('*.log')))}"
     headers = auth_headers(create_admin_token(env, name=name))
@@ -238,7 +241,11 @@ def _serve_and_measure(
     with running_server(command, env, f"{base_url}/healthz", log, STARTUP_TIMEOUT_S):
         with httpx.Client(base_url=base_url, timeout=30.0, headers=headers) as client:
             cursor = scale_reads.first_page_cursor(client)
-        for operation in scale_reads.operations(headers, cursor, big_versions):
+            reads = scale_reads.operations(headers, cursor, big_versions)
+            if rows_per_read is not None:
+                for operation in reads:
+                    rows_per_read[operation.name] = scale_reads.rows_in_answer(client, operation)
+        for operation in reads:
             run_wrk(wrk, base_url, operation, config.warmup_s, workdir)
             result = run_wrk(wrk, base_url, operation, config.duration_s, workdir)
             if result.errors or result.body_errors:
@@ -274,20 +281,31 @@ def setup_table(by_size: dict[int, SizeResult]) -> str:
 
 
 def reads_table(by_size: dict[int, SizeResult]) -> str:
+    """req/s, p50, p99 and rows answered per size; req/s of the largest size over the others."""
     sizes = list(by_size)
-    smallest, largest = min(sizes), max(sizes)
+    largest = max(sizes)
     header = ["read"]
     for size in sizes:
-        header += [f"{_label(size)} req/s", "p50 ms", "p99 ms"]
-    header.append(f"{_label(largest)}/{_label(smallest)}")
+        header += [f"{_label(size)} req/s", "p50 ms", "p99 ms", "rows"]
+    header += [f"{_label(largest)}/{_label(size)}" for size in sizes if size != largest]
     rows = []
-    for name in by_size[smallest].reads:
+    for name in by_size[min(sizes)].reads:
         row = [name]
         for size in sizes:
             found = by_size[size].reads[name]
-            row += [f"{found.requests_per_s:,.0f}", f"{found.p50_ms:.1f}", f"{found.p99_ms:.1f}"]
-        small = by_size[smallest].reads[name].requests_per_s
-        row.append(f"{by_size[largest].reads[name].requests_per_s / small:.2f}")
+            rows_answered = by_size[size].rows_per_read.get(name)
+            row += [
+                f"{found.requests_per_s:,.0f}",
+                f"{found.p50_ms:.1f}",
+                f"{found.p99_ms:.1f}",
+                "" if rows_answered is None else str(rows_answered),
+            ]
+        top = by_size[largest].reads[name].requests_per_s
+        row += [
+            f"{top / by_size[size].reads[name].requests_per_s:.2f}"
+            for size in sizes
+            if size != largest
+        ]
         rows.append(row)
     return markdown(header, rows)
 

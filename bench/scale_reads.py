@@ -56,6 +56,17 @@ def first_page_cursor(client: httpx.Client) -> str:
     return str(cursor["endCursor"])
 
 
+def rows_in_answer(client: httpx.Client, operation: Operation) -> int:
+    """How many nodes the read answers (writes: 0), sent once before it is measured."""
+    if operation.name.startswith("write"):
+        return 0
+    response = client.post(
+        operation.path, content=operation.bodies[0], headers={"content-type": "application/json"}
+    )
+    response.raise_for_status()
+    return response.text.count('"node"') or response.text.count('"version"')
+
+
 def operations(headers: dict[str, str], cursor: str, big_versions: int) -> list[Operation]:
     def graphql(name: str, query: str, variables: dict[str, Any]) -> Operation:
         body = json_body({"query": query, "variables": variables})

@@ -23,14 +23,17 @@ async def authenticate(ctx: RequestContext, authorization: str | None) -> None:
     """
     if not authorization:
         ctx.auth_problem = "this call needs a token: send Authorization: Bearer mr_..."
+        ctx.auth_failure = "missing"
         return
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         ctx.auth_problem = "the Authorization header must be `Bearer <token>`"
+        ctx.auth_failure = "malformed"
         return
     if not token.startswith(TOKEN_PREFIX):
         ctx.auth_problem = "that is not a modelreg token (they start with mr_)"
+        ctx.auth_failure = "malformed"
         return
     token_hash = hash_token(token)
     record = ctx.token_cache.get(token_hash)
@@ -44,14 +47,17 @@ async def authenticate(ctx: RequestContext, authorization: str | None) -> None:
     now = utcnow()
     if record is None:
         ctx.auth_problem = "unknown token"
+        ctx.auth_failure = "unknown"
         return
     if record.revoked_at is not None:
         ctx.claimed_actor = record.name
         ctx.auth_problem = f"token {record.name!r} was revoked"
+        ctx.auth_failure = "revoked"
         return
     if record.expires_at is not None and record.expires_at <= now:
         ctx.claimed_actor = record.name
         ctx.auth_problem = f"token {record.name!r} expired at {record.expires_at.isoformat()}"
+        ctx.auth_failure = "expired"
         return
     if fresh:
         ctx.token_cache.remember(token_hash, record)

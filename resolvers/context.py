@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import audit
+from resolvers import audit, metrics
 from resolvers.audit import AuditEntry, Caller, Refusal
 from resolvers.authorization import ANONYMOUS, Principal, require
 from resolvers.errors import database_errors
@@ -36,6 +36,8 @@ class RequestContext:
     auth_problem: str = "this call needs a token: send Authorization: Bearer mr_..."
     # The name of a token that was presented but refused (expired, revoked), for the audit log.
     claimed_actor: str | None = None
+    # Why no token was accepted, for the metrics: missing, malformed, unknown, expired, revoked.
+    auth_failure: str = "missing"
     webhooks: WebhookRuntime = field(default_factory=WebhookRuntime)
     token_cache: TokenCache = field(default_factory=TokenCache)
     request_id: str = field(default_factory=new_request_id)
@@ -46,6 +48,7 @@ class RequestContext:
     refusals: list[Refusal] = field(default_factory=list)
     loaders: Loaders = field(init=False)
     _deliveries_made: int = field(default=0, init=False)
+    _published: list[Event] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
@@ -94,6 +97,7 @@ class RequestContext:
         """
         await self.loaders.close()
         self._deliveries_made = 0
+        self._published = []
         # A locked, read-only or unreachable database is the client's DATABASE_* error.
         async with database_errors(), self.db.transaction() as conn:
             yield conn
@@ -102,6 +106,7 @@ class RequestContext:
                     conn, self.audit, self.caller, result=audit.OK, message=None, now=utcnow()
                 )
         self.loaders = Loaders(self.db)
+        metrics.committed(self._published)
         if self._deliveries_made:
             self.webhooks.wake()
 
@@ -110,6 +115,7 @@ class RequestContext:
     ) -> None:
         """Record events in the open transaction; the dispatcher is woken after commit."""
         self._deliveries_made += await publish(conn, model_name, events, utcnow())
+        self._published.extend(events)  # counted in the metrics once committed
 
     async def close(self) -> None:
         """Release what the request holds; the HTTP layer calls this when it ends."""

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
+from resolvers import metrics
 from storage.errors import DatabaseProblem, classify
 
 logger = logging.getLogger(__name__)
@@ -146,4 +147,5 @@ async def database_errors() -> AsyncIterator[None]:
             raise
         # Operators see why; the client gets a code and no driver text.
         logger.warning("%s: %s", translated.code, getattr(error, "orig", None) or error)
+        metrics.database_error(translated.code)
         raise translated from error

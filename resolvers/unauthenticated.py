@@ -5,7 +5,7 @@ the row cannot name the operations it asked for; it says who tried (the name
 of an expired or revoked token) and from where.
 """
 
-from resolvers import audit
+from resolvers import audit, metrics
 from resolvers.audit import AuditEntry
 from resolvers.audit_throttle import AuditThrottle
 from resolvers.context import RequestContext
@@ -20,7 +20,8 @@ def refusal(ctx: RequestContext) -> Unauthenticated:
 
 
 async def audit_refusal(ctx: RequestContext, throttle: AuditThrottle) -> None:
-    """Write the refusal's audit row, unless this address has had its share lately."""
+    """Count the refusal; write its audit row, unless this address has had its share lately."""
+    metrics.auth_refused(ctx.auth_failure)
     suppressed = throttle.admit(ctx.client_address or "unknown")
     if suppressed is None:
         return

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from storage import sqlite_driver
+from storage import metrics, sqlite_driver
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./modelreg.db"
 logger = logging.getLogger("modelreg")
@@ -55,11 +55,16 @@ class Database:
     # Writes that may be skipped (lastUsedAt): they never wait for the write lock.
     # SQLite: its own connection with no busy timeout, outside the writers' queue.
     impatient_writer: AsyncEngine
+    # Stops counting pool use in the metrics (see storage/metrics.py).
+    unwatch: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction, committed on success and rolled back on any exception."""
+        started = time.perf_counter()
         async with self.writer.begin() as conn:
+            if self.writer is not self.reader:  # SQLite: writers queue for one connection
+                metrics.QUEUE_WAIT.observe(time.perf_counter() - started)
             yield conn
 
     @asynccontextmanager
@@ -82,6 +87,7 @@ class Database:
             yield conn
 
     async def dispose(self) -> None:
+        self.unwatch()
         await self.reader.dispose()
         for engine in (self.writer, self.impatient_writer):
             if engine is not self.reader:
@@ -129,7 +135,8 @@ def create_database(
         impatient = _sqlite_engine(
             url, 0, "BEGIN IMMEDIATE", pool_size=1, pool_timeout=0, echo=echo
         )
-        return Database(url=url, reader=reader, writer=writer, impatient_writer=impatient)
+        pools = {"read": reader, "write": writer, "write_nowait": impatient}
+        return Database(url, reader, writer, impatient, metrics.watch_pools(pools))
     if backend == "postgresql":
         server_settings = (
             {"statement_timeout": str(int(statement_timeout_ms))} if statement_timeout_ms else {}
@@ -143,7 +150,7 @@ def create_database(
             connect_args={"server_settings": server_settings},
             **_ENGINE_OPTIONS,
         )
-        return Database(url=url, reader=engine, writer=engine, impatient_writer=engine)
+        return Database(url, engine, engine, engine, metrics.watch_pools({"main": engine}))
     raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 

@@ -20,10 +20,13 @@ import fcntl
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import aiosqlite
+
+from storage.metrics import LOCK_WAIT
 
 # aiosqlite logs every operation with its arguments at DEBUG: statement
 # parameters, webhook secrets among them. Never let those through.
@@ -116,6 +119,7 @@ class OneHopConnection(aiosqlite.Connection):
         statement, self._deferred_begin = self._deferred_begin, None
         if statement is None:
             return
+        started = time.perf_counter()
         if self._write_lock_path is not None:
             descriptor = os.open(self._write_lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(descriptor, fcntl.LOCK_EX)
@@ -125,6 +129,8 @@ class OneHopConnection(aiosqlite.Connection):
         except BaseException:
             self._release_write_lock()
             raise
+        if self._write_lock_path is not None:  # the queued writer (not the one that never waits)
+            LOCK_WAIT.observe(time.perf_counter() - started)
 
     def _release_write_lock(self) -> None:
         if self._write_lock is not None:

@@ -21,6 +21,7 @@ from storage.database import Database
 from storage.queries import deliveries, webhooks
 from storage.queries.deliveries import AttemptResult, Claimed
 from webhooks import message, sealing
+from webhooks import metrics as delivery_metrics
 from webhooks.config import DeliveryConfig
 from webhooks.schedule import next_attempt_at
 from webhooks.sealing import SecretBox, SecretUnavailable
@@ -156,6 +157,7 @@ class Dispatcher:
                     outcome = Outcome(
                         None, 0.0, f"internal error: {type(error).__name__}", None, None
                     )
+            delivery_metrics.attempted(delivery, now, outcome)
             self._results.append(self._result(delivery, now, outcome))
             self._results_ready.set()
         finally:
@@ -210,10 +212,12 @@ class Dispatcher:
             await webhooks.record_outcomes(
                 conn, [(r.webhook_id, r.status == deliveries.SUCCEEDED) for r in batch], now
             )
-            for gone in {r.webhook_id for r in batch if r.status_code == 410}:
+            gone_ids = {r.webhook_id for r in batch if r.status_code == 410}
+            for gone in gone_ids:
                 await webhooks.disable(
                     conn, gone, f"endpoint answered 410 Gone at {now.isoformat()}"
                 )
+        delivery_metrics.disabled("gone", len(gone_ids))
         # The next delivery of each (endpoint, model) may be claimable now.
         self.wake()
 
@@ -241,6 +245,7 @@ class Dispatcher:
             pruned = await deliveries.prune(
                 conn, now - timedelta(seconds=self._config.retention_seconds)
             )
+        delivery_metrics.disabled("failing", len(disabled))
         if disabled:
             logger.warning("disabled failing webhooks %s", disabled)
         if pruned:

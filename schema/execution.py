@@ -26,7 +26,9 @@ from graphql import (
     GraphQLError,
     GraphQLFormattedError,
     GraphQLSyntaxError,
+    OperationDefinitionNode,
     execute,
+    get_operation_ast,
     parse,
     specified_rules,
     validate,
@@ -67,6 +69,8 @@ class Response:
     body: dict[str, Any]
     bad_request: bool = False
     unauthenticated: bool = False
+    # The operation that ran (for the request's log record and span); None when none did.
+    operation: OperationDefinitionNode | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +149,11 @@ class Executor:
             )
             if problem is not None:
                 return _errors_only([GraphQLError(problem, extensions={"code": QUERY_TOO_COMPLEX})])
+        operation = get_operation_ast(prepared.document, operation_name)
         try:
-            return await self._run(prepared.document, variables, operation_name, context)
+            return await self._run(
+                prepared.document, variables, operation_name, context, operation
+            )
         finally:
             await audit.write_refusals(context.db, context.refusals, context.caller, utcnow())
 
@@ -156,6 +163,7 @@ class Executor:
         variables: Mapping[str, Any] | None,
         operation_name: str | None,
         context: RequestContext,
+        operation: OperationDefinitionNode | None,
     ) -> Response:
         result = await await_maybe(
             execute(
@@ -170,13 +178,13 @@ class Executor:
         )
         assert isinstance(result, ExecutionResult)
         if result.errors is None:
-            return Response({"data": result.data})
+            return Response({"data": result.data}, operation=operation)
         errors = [_client_error(e) for e in result.errors]
         body: dict[str, Any] = {"data": result.data, "errors": errors}
         if result.data is None and all(e.path is None for e in result.errors):
             # Nothing ran: variables did not match their types, or no such operation.
-            return Response(body, bad_request=True)
-        return Response(body)
+            return Response(body, bad_request=True, operation=operation)
+        return Response(body, operation=operation)
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:

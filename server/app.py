@@ -9,8 +9,10 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from resolvers.token_cache import TokenCache
+from server import tracing
 from server.graphql_http import GraphQLEndpoint, transport_error_500
 from server.health import router as health_router
+from server.lifecycle import Shutdown
 from server.secret_keys import secret_keys
 from server.settings import Settings, get_settings
 from storage.database import Database, create_database
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         )
         runtime: WebhookRuntime | None = None
         dispatcher: Dispatcher | None = None
+        shutdown = Shutdown(settings.shutdown_grace_seconds)
+        untrace = tracing.start(settings, db)
         try:
             await ensure_migrated(db)
             # A missing key stops the start-up (`modelreg serve` said why in one line before).
@@ -88,15 +92,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 dispatcher = start_dispatcher(db, runtime)
                 await dispatcher.start()
                 runtime.wake = dispatcher.wake
+            shutdown.watch(dispatcher)
+            app.state.dispatcher = dispatcher
             app.state.db = db
             app.state.webhooks = runtime
             app.state.token_cache = TokenCache(settings.auth_cache_seconds)
             yield
         finally:
             if dispatcher is not None:
-                await dispatcher.stop()
+                await dispatcher.stop(shutdown.remaining())
             if runtime is not None:
                 await runtime.aclose()
+            untrace()
             if database is None:
                 await db.dispose()
 

@@ -1,9 +1,12 @@
 """What `modelreg serve` says before it serves: the first admin token, or that auth is off."""
 
 import asyncio
+import logging
 import sys
 
 from resolvers.tokens import bootstrap_admin_token
+from server import logs
+from server.admin_token_file import write_first_admin_token
 from server.invocation import cli_command
 from server.secret_keys import SecretKeyProblem, secret_keys
 from server.settings import Settings
@@ -55,12 +58,14 @@ def secret_key_problem(settings: Settings) -> str | None:
     except SecretKeyProblem as problem:
         return str(problem)
     if found.created is not None:
-        print(
+        said = (
             f"A key for webhook secrets was created in {found.created} (mode 0600). Back it up "
-            "apart from the database: without it webhook secrets cannot be opened.",
-            file=sys.stderr,
-            flush=True,
+            "apart from the database: without it webhook secrets cannot be opened."
         )
+        if logs.format_of(settings) == "json":
+            logging.getLogger("modelreg").warning(said, extra={"file": str(found.created)})
+        else:
+            print(said, file=sys.stderr, flush=True)
     return None
 
 
@@ -84,7 +89,18 @@ async def _first_admin_token(settings: Settings) -> str | None:
 
 
 def announce(settings: Settings, host: str, port: int) -> None:
-    """Print the auth state once, before the server processes start."""
+    """Print the auth state once, before the server processes start.
+
+    With JSON logs nothing is printed: the banner is a log record, and the
+    first admin token goes to a file that the log names (see admin_token_file).
+    """
+    if logs.format_of(settings) == "json":
+        if settings.auth == "disabled":
+            banner = " ".join(AUTH_DISABLED_BANNER.replace("*", " ").split())
+            logging.getLogger("modelreg").warning(banner)
+        else:
+            write_first_admin_token(settings)
+        return
     if settings.auth == "disabled":
         print(AUTH_DISABLED_BANNER, file=sys.stderr, flush=True)
         return

@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 import uvicorn
 import uvloop
 
+from server import lifecycle, logs
 from server.bootstrap import announce, secret_key_problem, startup_problem
 from server.client_cli import add_client_commands, run_client
 from server.secrets_cli import add_secrets_commands, run_secrets_command
@@ -20,12 +22,17 @@ from storage import migrate
 
 def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
-    problem = startup_problem(settings) or secret_key_problem(settings)
+    problem = (
+        startup_problem(settings)
+        or lifecycle.schema_problem(settings.database_url)
+        or secret_key_problem(settings)
+    )
     if problem is not None:
         print(f"modelreg: cannot serve: {problem}", file=sys.stderr)
         return 1
     host, port = args.host or settings.host, args.port or settings.port
     announce(settings, host, port)
+    lifecycle.exit_zero_on_stop_signals()
     uvicorn.run(
         "server.app:create_app",
         factory=True,
@@ -37,16 +44,27 @@ def _serve(args: argparse.Namespace) -> int:
         loop="uvloop",
         log_level=settings.log_level,
         access_log=args.access_log,
+        log_config=logs.logging_config(logs.format_of(settings), settings.log_level),
+        # Requests in flight may finish; the dispatcher's sends get what is left of it.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
+        # uvicorn kills a worker that does not answer its ping within this: 5 s (its
+        # default) killed workers still importing on a loaded machine, again and again.
+        timeout_worker_healthcheck=30,
     )
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
     settings = get_settings()
-    problem = startup_problem(settings) or secret_key_problem(settings)
+    problem = (
+        startup_problem(settings)
+        or lifecycle.schema_problem(settings.database_url)
+        or secret_key_problem(settings)
+    )
     if problem is not None:
         print(f"modelreg: cannot start the worker: {problem}", file=sys.stderr)
         return 1
+    lifecycle.exit_zero_on_stop_signals()
     uvloop.run(run_worker(settings))
     return 0
 
@@ -120,7 +138,8 @@ def _run(argv: Sequence[str] | None) -> int:
         # CI reads the JSON on stdout and the reason on stderr; no request logs.
         logging.basicConfig(level=logging.WARNING)
         return run_client(args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    logs.configure(logs.format_of(settings), settings.log_level, migrations=args.command == "db")
     return int(args.handler(args))
 
 

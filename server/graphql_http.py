@@ -26,6 +26,8 @@ from resolvers.authorization import UNAUTHENTICATED_ADMIN
 from resolvers.context import RequestContext, new_request_id
 from resolvers.errors import DatabaseError
 from schema.execution import Executor
+from server.request_log import observed, operation_label, outcome_of
+from server.request_scope import RequestScope
 from server.settings import Settings
 
 JSON = "application/json"
@@ -34,6 +36,15 @@ REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _ACCEPTED_TYPES = (JSON, "application/graphql-response+json")
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
+
+
+# The outcome logged for a refusal made before any GraphQL ran.
+_STATUS_OUTCOMES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    405: "BAD_REQUEST",
+    413: "BAD_REQUEST",
+}
 
 
 class BodyTooLarge(Exception):
@@ -68,6 +79,14 @@ class GraphQLEndpoint:
         self._ide = get_graphql_ide_html(graphql_ide="graphiql")
 
     async def post(self, request: Request) -> Response:
+        with observed(_request_id(request), request.headers) as scope:
+            response = await self._post(request, scope)
+            scope.status = response.status_code
+            if scope.outcome is None:
+                scope.outcome = _STATUS_OUTCOMES.get(response.status_code, "ok")
+            return response
+
+    async def _post(self, request: Request, scope: RequestScope) -> Response:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in _ACCEPTED_TYPES:
             return transport_error("send the GraphQL request as Content-Type: application/json")
@@ -75,7 +94,7 @@ class GraphQLEndpoint:
             db=request.app.state.db,
             webhooks=request.app.state.webhooks,
             token_cache=request.app.state.token_cache,
-            request_id=_request_id(request),
+            request_id=scope.request_id,
             client_address=request.client.host if request.client else None,
         )
         headers = {REQUEST_ID_HEADER: context.request_id}
@@ -86,7 +105,9 @@ class GraphQLEndpoint:
                 try:
                     await authenticate(context, request.headers.get("authorization"))
                 except DatabaseError as error:  # the token could not be looked up
+                    scope.outcome = error.code
                     return _unavailable(error, headers)
+            scope.actor = context.actor
             if context.principal is None:
                 await unauthenticated.audit_refusal(context, self._throttle)
                 return self._unauthenticated(request, context, headers)
@@ -106,6 +127,12 @@ class GraphQLEndpoint:
             )
         finally:
             await context.close()
+        scope.outcome = outcome_of(result.body)
+        if result.operation is not None:
+            scope.operation = operation_label(result.operation)
+            scope.operation_type = result.operation.operation.value
+        else:
+            scope.operation = payload.get("operationName")
         if result.unauthenticated:
             return self._unauthenticated(request, context, headers)
         return _json(result.body, 400 if result.bad_request else 200, headers)

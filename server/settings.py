@@ -42,6 +42,22 @@ class Settings(BaseSettings):
     )
     graphiql: bool = Field(default=True, description="serve GraphiQL on GET /graphql")
     log_level: str = "info"
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        description="json: one object per line; text: readable lines "
+        "(default: text when stderr is a terminal, json otherwise)",
+    )
+    admin_token_file: Path | None = Field(
+        default=None,
+        description="where the first start writes the admin token when logs are JSON "
+        "(default: <database file>.admin-token beside the SQLite database)",
+    )
+    shutdown_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="on SIGTERM, how long requests in flight and webhook sends may take "
+        "to finish before they are cut off",
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     auth: Literal["enabled", "disabled"] = Field(
         default="enabled",
@@ -96,6 +112,23 @@ class Settings(BaseSettings):
         gt=0,
         description="how long a dispatcher owns a claimed delivery before another may "
         "take it over (default: 2 x timeout + 30 s)",
+    )
+
+    # Tracing follows the standard OpenTelemetry variables (the SDK reads the rest
+    # itself: headers, timeouts, sampler, resource); these decide whether it is on.
+    otel_sdk_disabled: bool = Field(default=False, validation_alias="OTEL_SDK_DISABLED")
+    otel_traces_exporter: str | None = Field(default=None, validation_alias="OTEL_TRACES_EXPORTER")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    )
+    otel_exporter_otlp_protocol: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_PROTOCOL"
+    )
+    otel_exporter_otlp_traces_protocol: str | None = Field(
+        default=None, validation_alias="OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
     )
 
     @field_validator("secret_key_previous", mode="before")

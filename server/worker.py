@@ -8,6 +8,7 @@ import asyncio
 import logging
 import signal
 
+from server import tracing
 from server.app import ensure_migrated, start_dispatcher
 from server.secret_keys import secret_keys
 from server.settings import Settings
@@ -18,7 +19,11 @@ logger = logging.getLogger("modelreg")
 
 
 async def run_worker(settings: Settings) -> None:
-    """Deliver webhooks until SIGTERM or SIGINT, then finish what is in flight."""
+    """Deliver webhooks until SIGTERM or SIGINT, then finish what is in flight.
+
+    Sends in flight get MODELREG_SHUTDOWN_GRACE_SECONDS to finish; claimed
+    deliveries not yet sent are handed back at once (see `Dispatcher.stop`).
+    """
     db = create_database(
         settings.database_url,
         pool_size=settings.db_pool_size,
@@ -29,6 +34,7 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    untrace = tracing.start(settings, db)
     try:
         await ensure_migrated(db)
         keys = secret_keys(settings, db.url).keys
@@ -37,6 +43,8 @@ async def run_worker(settings: Settings) -> None:
         logger.info("webhook worker started")
         await stopping.wait()
         logger.info("webhook worker stopping")
-        await dispatcher.stop()
+        await dispatcher.stop(settings.shutdown_grace_seconds)
+        logger.info("webhook worker stopped")
     finally:
+        untrace()
         await db.dispose()

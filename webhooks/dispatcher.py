@@ -12,6 +12,7 @@ task, so a burst of fast endpoints costs a few transactions, not one each.
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -26,8 +27,14 @@ from webhooks.config import DeliveryConfig
 from webhooks.schedule import next_attempt_at
 from webhooks.sealing import SecretBox, SecretUnavailable
 from webhooks.sender import Outcome, Sender
+from webhooks.tracing import Attribute, start_span
 
 logger = logging.getLogger("modelreg.webhooks")
+
+SHUTDOWN_INTERRUPTED = (
+    "interrupted: the dispatcher was stopped (its shutdown grace period ran out) before "
+    "the endpoint answered; the endpoint may have received it"
+)
 
 
 def live_secrets(box: SecretBox, delivery: Claimed, now: datetime) -> list[str]:
@@ -64,6 +71,12 @@ class Dispatcher:
         self._sends: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._stop_listening: Callable[[], Awaitable[None]] | None = None
+        # Claimed deliveries whose attempt is not recorded yet, and those of them
+        # whose request began to go out (the others can be handed back at a stop).
+        self._claimed: dict[int, Claimed] = {}
+        self._sending: set[int] = set()
+        # time.monotonic() of the claim loop's latest turn (for /readyz).
+        self.last_tick: float | None = None
 
     def wake(self) -> None:
         """Something may be due now (a commit, a finished delivery): claim without waiting."""
@@ -78,30 +91,55 @@ class Dispatcher:
             asyncio.create_task(self._maintenance_loop(), name="webhook-maintenance"),
         ]
 
+    @property
+    def running(self) -> bool:
+        """Started, not stopping, and none of its loops has ended."""
+        return (
+            bool(self._loops)
+            and not self._stopping.is_set()
+            and not any(loop.done() for loop in self._loops)
+        )
+
+    @property
+    def poll_interval_seconds(self) -> float:
+        return self._config.poll_interval_seconds
+
+    def stop_claiming(self) -> None:
+        """Claim nothing more (sends in flight go on): the first step of a shutdown."""
+        self._stopping.set()
+        self._wakeup.set()
+        self._results_ready.set()
+
     async def stop(self, grace_seconds: float = 5.0) -> None:
-        """Stop claiming, let sends in flight finish (briefly), record what they got.
+        """Stop claiming, let sends in flight finish within the grace, record what they got.
 
         The loops are asked to stop rather than cancelled: a task cancelled in
         the middle of a transaction could leave the SQLite writer lock behind.
         Sends still running after the grace period are cancelled (they hold no
-        transaction); their leases expire and another dispatcher sends them again.
+        transaction). A delivery whose request had begun to go out gets an
+        attempt that says it may have arrived, and is due again at once; one
+        that had not (claimed, not yet sent) has its lease released. Either
+        way another dispatcher takes it without waiting for the lease to run out.
         """
-        self._stopping.set()
-        self._wakeup.set()
-        self._results_ready.set()
+        deadline = time.monotonic() + grace_seconds
+        self.stop_claiming()
+        # A claim under way ends first, so every claimed delivery has its send task.
+        await asyncio.gather(*self._loops[:1], return_exceptions=True)
         if self._sends:
-            await asyncio.wait(set(self._sends), timeout=grace_seconds)
+            await asyncio.wait(set(self._sends), timeout=max(0.0, deadline - time.monotonic()))
         for task in self._sends:
             task.cancel()
         await asyncio.gather(*self._sends, return_exceptions=True)
         await asyncio.gather(*self._loops, return_exceptions=True)
-        await self._flush()
+        unsent = self._hand_back()
+        await self._flush(release=unsent)
         if self._stop_listening is not None:
             await self._stop_listening()
         await self._sender.aclose()
 
     async def _claim_loop(self) -> None:
         while not self._stopping.is_set():
+            self.last_tick = time.monotonic()
             self._wakeup.clear()
             try:
                 full = await self._claim_once()
@@ -131,6 +169,7 @@ class Dispatcher:
                 per_webhook=limit,
             )
         for delivery in claimed:
+            self._claimed[delivery.id] = delivery
             self._in_flight[delivery.webhook_id] += 1
             task = asyncio.create_task(self._send(delivery))
             self._sends.add(task)
@@ -139,29 +178,64 @@ class Dispatcher:
 
     async def _send(self, delivery: Claimed) -> None:
         try:
-            now = utcnow()
-            try:
-                secrets = live_secrets(self._box, delivery, now)
-            except SecretUnavailable as problem:
-                outcome = Outcome(None, 0.0, f"cannot sign: {problem}", None, None)
-            else:
-                body = message.body(
-                    delivery.event_type, delivery.event_created_at, delivery.event_data
-                )
-                headers = message.headers(delivery.message_id, now, body, secrets)
-                try:
-                    outcome = await self._sender.post(delivery.url, body, headers)
-                except Exception as error:
-                    # Recorded as a failed attempt (retried on schedule), never lost.
-                    logger.exception("sending delivery %s failed unexpectedly", delivery.id)
-                    outcome = Outcome(
-                        None, 0.0, f"internal error: {type(error).__name__}", None, None
-                    )
-            delivery_metrics.attempted(delivery, now, outcome)
+            with start_span("webhook send", _span_attributes(delivery)) as span:
+                now = utcnow()
+                outcome = await self._attempt(delivery, now)
+                span.set_attribute("modelreg.webhook.outcome", outcome.error or "ok")
+                if outcome.status_code is not None:
+                    span.set_attribute("http.response.status_code", outcome.status_code)
             self._results.append(self._result(delivery, now, outcome))
+            self._claimed.pop(delivery.id, None)
             self._results_ready.set()
+            delivery_metrics.attempted(delivery, now, outcome)  # after: it must not lose a result
         finally:
             self._in_flight[delivery.webhook_id] -= 1
+
+    async def _attempt(self, delivery: Claimed, now: datetime) -> Outcome:
+        try:
+            secrets = live_secrets(self._box, delivery, now)
+        except SecretUnavailable as problem:
+            return Outcome(None, 0.0, f"cannot sign: {problem}", None, None)
+        body = message.body(delivery.event_type, delivery.event_created_at, delivery.event_data)
+        headers = message.headers(delivery.message_id, now, body, secrets)
+        try:
+            return await self._sender.post(
+                delivery.url, body, headers, on_sending=lambda: self._sending.add(delivery.id)
+            )
+        except Exception as error:
+            # Recorded as a failed attempt (retried on schedule), never lost.
+            logger.exception("sending delivery %s failed unexpectedly", delivery.id)
+            return Outcome(None, 0.0, f"internal error: {type(error).__name__}", None, None)
+
+    def _hand_back(self) -> list[int]:
+        """After a stop's sends ended: record the interrupted ones, return the unsent ones."""
+        now = utcnow()
+        unsent: list[int] = []
+        for delivery in self._claimed.values():
+            if delivery.id not in self._sending:
+                unsent.append(delivery.id)
+                continue
+            self._results.append(
+                AttemptResult(
+                    delivery_id=delivery.id,
+                    webhook_id=delivery.webhook_id,
+                    attempted_at=now,
+                    status_code=None,
+                    duration_ms=0.0,
+                    error=SHUTDOWN_INTERRUPTED,
+                    response_body=None,
+                    status=deliveries.PENDING,
+                    next_attempt_at=now,
+                )
+            )
+        if self._claimed:
+            logger.info(
+                "stopped with %d webhook deliveries handed back unsent and %d interrupted",
+                len(unsent),
+                len(self._claimed) - len(unsent),
+            )
+        self._claimed.clear()
+        return unsent
 
     def _result(self, delivery: Claimed, attempted_at: datetime, outcome: Outcome) -> AttemptResult:
         attempts = delivery.attempt_count + 1
@@ -201,13 +275,16 @@ class Dispatcher:
                 # The leases expire and the deliveries are sent again (same webhook-id).
                 logger.exception("recording webhook attempts failed")
 
-    async def _flush(self) -> None:
+    async def _flush(self, release: list[int] | None = None) -> None:
         self._results_ready.clear()
         batch, self._results = self._results, []
-        if not batch:
+        if not batch and not release:
             return
         now = utcnow()
         async with self._db.transaction() as conn:
+            await deliveries.release(conn, release or [])
+            if not batch:
+                return
             await deliveries.record_attempts(conn, batch)
             await webhooks.record_outcomes(
                 conn, [(r.webhook_id, r.status == deliveries.SUCCEEDED) for r in batch], now
@@ -250,3 +327,14 @@ class Dispatcher:
             logger.warning("disabled failing webhooks %s", disabled)
         if pruned:
             logger.info("pruned %d old webhook deliveries", pruned)
+
+
+def _span_attributes(delivery: Claimed) -> dict[str, Attribute]:
+    # Never the URL: a webhook URL may hold a token in its path.
+    return {
+        "modelreg.delivery.id": delivery.id,
+        "modelreg.webhook.id": delivery.webhook_id,
+        "modelreg.webhook.message_id": delivery.message_id,
+        "modelreg.event.type": delivery.event_type,
+        "modelreg.delivery.attempt": delivery.attempt_count + 1,
+    }

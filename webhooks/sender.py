@@ -3,6 +3,7 @@
 import asyncio
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -92,8 +93,21 @@ class Sender:
             self._transports[origin] = transport
         return transport
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        on_sending: Callable[[], None] | None = None,
+    ) -> Outcome:
+        """POST `body`; `on_sending()` is called when the request starts to go out.
+
+        Until then the endpoint cannot have received anything (the address is
+        being checked, a connection is awaited or opened), which tells a
+        dispatcher stopped mid-attempt whether it may have been delivered.
+        """
         started = time.perf_counter()
+        extensions = {"trace": _sending_trace(on_sending)} if on_sending is not None else None
         status: int | None = None
         received = bytearray()
         retry: float | None = None
@@ -101,7 +115,9 @@ class Sender:
         try:
             # The whole attempt, not each network phase, is bounded by the timeout.
             async with asyncio.timeout(self._timeout):
-                request = httpx.Request("POST", url, content=body, headers=headers)
+                request = httpx.Request(
+                    "POST", url, content=body, headers=headers, extensions=extensions
+                )
                 response = await self._transport_for(request.url).handle_async_request(request)
                 try:
                     status = response.status_code
@@ -129,6 +145,18 @@ class Sender:
         return Outcome(status, duration_ms, error, text, retry)
 
     async def aclose(self) -> None:
-        for transport in self._transports.values():
+        for transport in list(self._transports.values()):
             await transport.aclose()
         self._transports.clear()
+
+
+def _sending_trace(
+    on_sending: Callable[[], None],
+) -> Callable[[str, dict[str, object]], Awaitable[None]]:
+    """An httpcore trace callback that calls `on_sending` as the request headers go out."""
+
+    async def trace(event: str, info: dict[str, object]) -> None:
+        if event.endswith("send_request_headers.started"):
+            on_sending()
+
+    return trace

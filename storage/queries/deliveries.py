@@ -200,6 +200,19 @@ async def _log_interrupted(
     await conn.execute(_COUNT_INTERRUPTED, {"ids": [c.id for c in claimed]})
 
 
+_RELEASE = (
+    update(_d)
+    .where(_d.c.id.in_(bindparam("ids", expanding=True)), _d.c.status == PENDING)
+    .values(lease_expires_at=None)
+)
+
+
+async def release(conn: AsyncConnection, delivery_ids: Sequence[int]) -> None:
+    """Give up the leases of claimed deliveries that were never sent: claimable again at once."""
+    if delivery_ids:
+        await conn.execute(_RELEASE, {"ids": list(delivery_ids)})
+
+
 @dataclass(frozen=True, slots=True)
 class AttemptResult:
     """One finished attempt and what it means for its delivery."""

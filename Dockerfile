@@ -36,7 +36,8 @@ ENV PATH=/opt/modelreg/bin:$PATH \
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     python -m venv /opt/modelreg \
     && /opt/modelreg/bin/pip install --no-cache-dir --no-index --find-links /wheels /wheels/modelreg-*.whl \
-    && useradd --system --no-log-init --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin modelreg \
+    && groupadd --system --gid 10001 modelreg \
+    && useradd --system --no-log-init --uid 10001 --gid modelreg --home-dir /data --shell /usr/sbin/nologin modelreg \
     && mkdir -p /data \
     && chown modelreg:modelreg /data
 

@@ -4,8 +4,8 @@ This machine runs no Docker daemon, so the steps run here as the Dockerfile
 writes them: its build stage's COPY lines make the build context and its RUN
 builds the wheels (modelreg's and every dependency's, from the package
 index); its runtime RUN makes a clean venv and installs from those wheels
-only (not editable, no dev extra). Then, as a non-root user (uid 65534 when
-the test runs as root, as the image's USER does), in a data directory that
+only (not editable, no dev extra). Then, as the image's USER (its uid and
+gid, through setpriv when the test runs as root), in a data directory that
 user owns: `modelreg db upgrade`, `modelreg serve` (ENTRYPOINT + CMD, with
 the image's ENV), /healthz, a GraphQL call with the first-start token, and
 the HEALTHCHECK command itself. Nothing is cached between runs.
@@ -33,7 +33,8 @@ import pytest
 from tests.dockerfile import REPOSITORY, Stage, stages
 from tests.test_serve_process import free_port
 
-NOBODY = 65534
+# The image's USER, "uid:gid" (numeric, so that it needs no passwd entry here either).
+USER, GROUP = (int(n) for n in stages()[-1].last("USER").arguments.split(":"))
 # Where the Dockerfile puts things, and where they go here.
 IMAGE_PATHS = ("/opt/modelreg", "/wheels", "/data", "/src")
 
@@ -56,7 +57,7 @@ def _as_user() -> list[str]:
     """The prefix that runs a command as the image's non-root user would."""
     if os.geteuid() != 0:
         return []
-    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    return ["setpriv", f"--reuid={USER}", f"--regid={GROUP}", "--clear-groups"]
 
 
 def _interpreter() -> str:
@@ -76,7 +77,7 @@ def _interpreter() -> str:
         )
         if probe.returncode == 0:
             return candidate
-    pytest.fail(f"no Python 3.11+ with venv that uid {NOBODY} can run among {candidates}")
+    pytest.fail(f"no Python 3.11+ with venv that uid {USER} can run among {candidates}")
 
 
 def _run(
@@ -163,12 +164,13 @@ def image() -> Iterator[Image]:
         assert any(wheels.glob("modelreg-*.whl"))
 
         # Runtime stage: a clean venv from those wheels. The user is made by the
-        # Dockerfile's useradd there; here it is uid 65534, and the data
-        # directory is made and given to it the same way.
+        # Dockerfile's groupadd and useradd there; here only its uid and gid
+        # are used, and the data directory is made and given to them the same way.
         (install,) = runtime.all("RUN")
         steps = [s.strip() for s in install.options()[1].split("&&")]
-        replayed = [s for s in steps if s.split()[0] not in ("useradd", "mkdir", "chown")]
-        assert [s.split()[0] for s in steps if s not in replayed] == ["useradd", "mkdir", "chown"]
+        user_steps = ["groupadd", "useradd", "mkdir", "chown"]
+        replayed = [s for s in steps if s.split()[0] not in user_steps]
+        assert [s.split()[0] for s in steps if s not in replayed] == user_steps
         runtime_env = _build_environment(layout, Path(python).parent)
         for step in replayed:
             _run(
@@ -178,7 +180,7 @@ def image() -> Iterator[Image]:
         data = layout.path(runtime.last("WORKDIR").arguments)
         data.mkdir()
         if os.geteuid() == 0:
-            os.chown(data, NOBODY, NOBODY)
+            os.chown(data, USER, GROUP)
         yield Image(layout, runtime, layout.path("/opt/modelreg"))
     finally:
         shutil.rmtree(layout.root, ignore_errors=True)
@@ -280,7 +282,7 @@ def test_as_a_user_it_migrates_serves_answers_and_is_healthy(image: Image) -> No
         # The user's files, in the data directory (the image's volume).
         key = data / "modelreg.db.key"
         if os.geteuid() == 0:
-            assert {(data / "modelreg.db").stat().st_uid, key.stat().st_uid} == {NOBODY}
+            assert {(data / "modelreg.db").stat().st_uid, key.stat().st_uid} == {USER}
         assert key.stat().st_mode & 0o777 == 0o600
     finally:
         os.killpg(server.pid, signal.SIGTERM)

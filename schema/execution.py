@@ -151,9 +151,7 @@ class Executor:
                 return _errors_only([GraphQLError(problem, extensions={"code": QUERY_TOO_COMPLEX})])
         operation = get_operation_ast(prepared.document, operation_name)
         try:
-            return await self._run(
-                prepared.document, variables, operation_name, context, operation
-            )
+            return await self._run(prepared.document, variables, operation_name, context, operation)
         finally:
             await audit.write_refusals(context.db, context.refusals, context.caller, utcnow())
 

@@ -13,6 +13,7 @@ from server import tracing
 from server.graphql_http import GraphQLEndpoint, transport_error_500
 from server.health import router as health_router
 from server.lifecycle import Shutdown
+from server.metrics_endpoint import add_metrics_route
 from server.secret_keys import secret_keys
 from server.settings import Settings, get_settings
 from storage.database import Database, create_database
@@ -112,4 +113,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_api_route("/graphql", endpoint.post, methods=["POST"], include_in_schema=False)
     app.add_api_route("/graphql", endpoint.get, methods=["GET"], include_in_schema=False)
     app.include_router(health_router)
+    add_metrics_route(app, settings)
     return app

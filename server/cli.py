@@ -13,6 +13,7 @@ import uvloop
 from server import lifecycle, logs
 from server.bootstrap import announce, secret_key_problem, startup_problem
 from server.client_cli import add_client_commands, run_client
+from server.metrics_processes import share_between_workers
 from server.secrets_cli import add_secrets_commands, run_secrets_command
 from server.settings import get_settings
 from server.token_cli import add_token_commands, run_token_command
@@ -33,12 +34,14 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = args.host or settings.host, args.port or settings.port
     announce(settings, host, port)
     lifecycle.exit_zero_on_stop_signals()
+    workers = args.workers or settings.workers
+    share_between_workers(workers)  # before uvicorn starts them: one /metrics for all
     uvicorn.run(
         "server.app:create_app",
         factory=True,
         host=host,
         port=port,
-        workers=args.workers or settings.workers,
+        workers=workers,
         # httptools + uvloop: the pure-Python stack costs ~40 ms per request here.
         http="httptools",
         loop="uvloop",

@@ -26,6 +26,7 @@ from resolvers.authorization import UNAUTHENTICATED_ADMIN
 from resolvers.context import RequestContext, new_request_id
 from resolvers.errors import DatabaseError
 from schema.execution import Executor
+from server import request_metrics
 from server.request_log import observed, operation_label, outcome_of
 from server.request_scope import RequestScope
 from server.settings import Settings
@@ -69,6 +70,19 @@ def transport_error(message: str, status: int = 400) -> Response:
     return _json({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}, status)
 
 
+def unauthenticated_response(
+    request: Request, context: RequestContext, headers: dict[str, str]
+) -> Response:
+    """401 UNAUTHENTICATED, saying why (GraphQL-shaped, as /metrics answers it too)."""
+    error = unauthenticated.refusal(context)
+    body = {"errors": [{"message": error.message, "extensions": error.extensions}]}
+    # RFC 6750: say invalid_token when one was sent, nothing more when none was.
+    sent = "authorization" in request.headers
+    problem = ', error="invalid_token"' if sent else ""
+    challenge = f'Bearer realm="modelreg"{problem}'
+    return _json(body, 401, {**headers, "www-authenticate": challenge})
+
+
 class GraphQLEndpoint:
     """The two handlers of /graphql, bound to one executor and the app's settings."""
 
@@ -84,6 +98,7 @@ class GraphQLEndpoint:
             scope.status = response.status_code
             if scope.outcome is None:
                 scope.outcome = _STATUS_OUTCOMES.get(response.status_code, "ok")
+            request_metrics.observe(scope.operation, scope.outcome, scope.duration_ms / 1000)
             return response
 
     async def _post(self, request: Request, scope: RequestScope) -> Response:
@@ -141,13 +156,7 @@ class GraphQLEndpoint:
     def _unauthenticated(
         request: Request, context: RequestContext, headers: dict[str, str]
     ) -> Response:
-        error = unauthenticated.refusal(context)
-        body = {"errors": [{"message": error.message, "extensions": error.extensions}]}
-        # RFC 6750: say invalid_token when one was sent, nothing more when none was.
-        sent = "authorization" in request.headers
-        problem = ', error="invalid_token"' if sent else ""
-        challenge = f'Bearer realm="modelreg"{problem}'
-        return _json(body, 401, {**headers, "www-authenticate": challenge})
+        return unauthenticated_response(request, context, headers)
 
     async def get(self, request: Request) -> Response:
         if self._settings.graphiql and "text/html" in request.headers.get("accept", ""):

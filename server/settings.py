@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         description="how long a process remembers a valid token; a revocation made "
         "elsewhere takes effect here within this time (0: look up every request)",
     )
+    metrics: Literal["token", "open", "off"] = Field(
+        default="token",
+        description="GET /metrics (Prometheus): `token` needs any valid token (Bearer), "
+        "`open` needs none, `off` answers 404",
+    )
     secret_key: str | None = Field(
         default=None,
         repr=False,

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         description="GET /metrics (Prometheus): `token` needs any valid token (Bearer), "
         "`open` needs none, `off` answers 404",
     )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`modelreg worker` serves GET /metrics on this port (at MODELREG_HOST); "
+        "unset: it serves nothing",
+    )
     secret_key: str | None = Field(
         default=None,
         repr=False,

@@ -12,6 +12,7 @@ from server import tracing
 from server.app import ensure_migrated, start_dispatcher
 from server.secret_keys import secret_keys
 from server.settings import Settings
+from server.worker_metrics import serve_worker_metrics
 from storage.database import create_database
 from webhooks.runtime import WebhookRuntime
 
@@ -40,9 +41,11 @@ async def run_worker(settings: Settings) -> None:
         keys = secret_keys(settings, db.url).keys
         dispatcher = start_dispatcher(db, WebhookRuntime(settings.delivery_config(keys)))
         await dispatcher.start()
+        stop_metrics = await serve_worker_metrics(settings, db)
         logger.info("webhook worker started")
         await stopping.wait()
         logger.info("webhook worker stopping")
+        await stop_metrics()
         await dispatcher.stop(settings.shutdown_grace_seconds)
         logger.info("webhook worker stopped")
     finally:

@@ -454,3 +454,48 @@ def test_two_workers_report_one_view_and_leave_no_directory_behind(tmp_path: Pat
     assert process.returncode == 0
     assert not directory.exists()
     assert not list(temporary.glob(f"{DIRECTORY_PREFIX}*"))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_worker_serves_the_metrics_of_its_deliveries(
+    db: Database, database_url: str, receiver: Receiver, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        **environment(Path(sqlite_file(database_url))),
+        "MODELREG_WORKER_METRICS_PORT": str(port),
+        "MODELREG_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "MODELREG_WEBHOOK_POLL_INTERVAL_SECONDS": "0.05",
+    }
+    without_dispatcher = FAST_WEBHOOKS.model_copy(update={"webhook_dispatcher": False})
+    async with serving(db, without_dispatcher) as api:  # makes the key file the worker reads
+        reader = {"authorization": f"Bearer {await issue_token(db, 'scraper', Role.READER)}"}
+        await create_webhook(api, receiver.url(), ["model_version.created"])
+        log = (tmp_path / "worker.log").open("wb")
+        worker = subprocess.Popen([MODELREG, "worker"], env=env, stdout=log, stderr=log)  # noqa: ASYNC220
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+
+                async def scrape_worker() -> httpx.Response | None:
+                    try:
+                        return await http.get("/metrics", headers=reader)
+                    except httpx.TransportError:
+                        assert worker.poll() is None, "the worker exited"
+                        return None
+
+                await eventually(scrape_worker, lambda answer: answer is not None, 60)
+                assert (await http.get("/metrics")).status_code == 401
+                await register(api, "fraud")
+                await receiver.wait_for(lambda received: len(received) == 1)
+
+                async def attempts() -> float:
+                    answer = await scrape_worker()
+                    assert answer is not None
+                    assert answer.status_code == 200, answer.text
+                    samples = parse(answer.text)
+                    return value(samples, "modelreg_webhook_attempts_total", outcome="2xx")
+
+                assert await eventually(attempts, lambda counted: counted == 1) == 1
+        finally:
+            worker.terminate()
+            assert worker.wait(timeout=60) == 0, (tmp_path / "worker.log").read_text()

@@ -4,6 +4,7 @@ The in-process app keeps its metrics in this test process's registry, so
 each test compares a scrape after with a scrape before.
 """
 
+import os
 import shutil
 import subprocess
 import time
@@ -22,7 +23,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from resolvers import tokens
 from resolvers.context import RequestContext
 from server import request_metrics
-from server.metrics_processes import DIRECTORY_PREFIX
+from server.metrics_processes import (
+    DIRECTORY_PREFIX,
+    DIRECTORY_VARIABLE,
+    forget_dead_workers,
+    share_between_workers,
+)
 from server.settings import Settings
 from storage.database import Database, create_database
 from storage.enums import Role
@@ -499,3 +505,20 @@ async def test_a_worker_serves_the_metrics_of_its_deliveries(
         finally:
             worker.terminate()
             assert worker.wait(timeout=60) == 0, (tmp_path / "worker.log").read_text()
+
+
+def test_a_scrape_forgets_the_live_gauges_of_dead_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = subprocess.Popen(["true"])  # its pid is free once it is reaped
+    dead.wait()
+    monkeypatch.setenv(DIRECTORY_VARIABLE, str(tmp_path))
+    files = {pid: tmp_path / f"gauge_livesum_{pid}.db" for pid in (dead.pid, os.getpid())}
+    counters = tmp_path / f"counter_{dead.pid}.db"
+    for path in (*files.values(), counters):
+        path.write_bytes(b"")
+    forget_dead_workers()
+    assert not files[dead.pid].exists()
+    assert files[os.getpid()].exists()
+    assert counters.exists()  # a dead worker's counts stay in the totals
+    assert share_between_workers(1) is None

@@ -200,6 +200,8 @@ webhook_events = Table(
     Column("sequence", BigInteger, nullable=True),
     Column("data", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # The request that made the event (x-request-id), for traces and logs of its sends.
+    Column("request_id", String(64), nullable=True),
 )
 
 DELIVERY_STATUS_CHECK = "status IN ('PENDING', 'SUCCEEDED', 'FAILED')"

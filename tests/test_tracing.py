@@ -105,7 +105,8 @@ async def test_webhook_sends_are_spans_and_urls_keep_only_their_origin(
     async with serving(db, FAST_WEBHOOKS) as api:
         await create_webhook(api, receiver.url(secret_path), ["model_version.created"])
         payload = {"modelName": "traced", "source": "s3://traced/1"}
-        await api.data(CREATE_VERSION, {"input": payload})
+        registered = await api.post(CREATE_VERSION, {"input": payload})
+        assert "errors" not in registered.json()
         await receiver.wait_for(lambda got: len(got) == 1)
 
         def sends() -> list[ReadableSpan]:
@@ -120,6 +121,8 @@ async def test_webhook_sends_are_spans_and_urls_keep_only_their_origin(
     assert attributes(send)["modelreg.webhook.message_id"] == message_id
     assert attributes(send)["modelreg.event.type"] == "model_version.created"
     assert attributes(send)["http.response.status_code"] == 200
+    # The request whose change the event announces, though the send came later.
+    assert attributes(send)[tracing.REQUEST_ID] == registered.headers["x-request-id"]
     assert send.context is not None
     http = [
         s

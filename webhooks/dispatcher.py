@@ -331,10 +331,13 @@ class Dispatcher:
 
 def _span_attributes(delivery: Claimed) -> dict[str, Attribute]:
     # Never the URL: a webhook URL may hold a token in its path.
-    return {
+    attributes: dict[str, Attribute] = {
         "modelreg.delivery.id": delivery.id,
         "modelreg.webhook.id": delivery.webhook_id,
         "modelreg.webhook.message_id": delivery.message_id,
         "modelreg.event.type": delivery.event_type,
         "modelreg.delivery.attempt": delivery.attempt_count + 1,
     }
+    if delivery.event_request_id is not None:  # the request whose change this announces
+        attributes["modelreg.request_id"] = delivery.event_request_id
+    return attributes

@@ -32,7 +32,11 @@ def new_message_id() -> str:
 
 
 async def publish(
-    conn: AsyncConnection, model_name: str | None, events: Sequence[Event], now: datetime
+    conn: AsyncConnection,
+    model_name: str | None,
+    events: Sequence[Event],
+    now: datetime,
+    request_id: str | None = None,
 ) -> int:
     """Record `events` of `model_name` in the caller's transaction; return the deliveries made.
 
@@ -70,6 +74,7 @@ async def publish(
                 "sequence": sequence,
                 "data": data,
                 "created_at": now,
+                "request_id": request_id,
             }
         )
     kept = [(row, ids) for row, ids in zip(event_rows, targets, strict=True) if ids]

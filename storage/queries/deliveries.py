@@ -73,6 +73,8 @@ class Claimed:
     event_type: str
     event_data: dict[str, Any]
     event_created_at: datetime
+    # The request that made the event (None for events older than migration 0006).
+    event_request_id: str | None
     url: str
     secret: str
     previous_secret: str | None
@@ -96,6 +98,7 @@ _CLAIMABLE = (
         _e.c.type,
         _e.c.data,
         _e.c.created_at,
+        _e.c.request_id,
         _w.c.url,
         _w.c.secret,
         _w.c.previous_secret,

@@ -450,7 +450,8 @@ def migrated(database: Path, **variables: str) -> dict[str, str]:
 
 
 def test_first_start_prints_an_admin_token_once(tmp_path: Path) -> None:
-    env = migrated(tmp_path / "fresh.db")
+    # Text logs, as on a terminal; with JSON logs the token goes to a file (tests/test_logs.py).
+    env = migrated(tmp_path / "fresh.db", MODELREG_LOG_FORMAT="text")
     with serving_process(env, tmp_path / "first") as first:
         printed = first.stdout.read_text()
         [token] = set(TOKEN_TEXT.findall(printed))

@@ -153,6 +153,7 @@ async def test_readiness_says_a_held_write_lock_makes_the_database_unwritable(
             "database": True,
             "migrated": True,
             "writable": True,
+            "dispatcher": True,
         }
         with exclusive_lock(sqlite_file(database_url)):
             started = time.monotonic()

@@ -64,7 +64,8 @@ class Dispatcher:
         )
         self._listen = listen
         self._wakeup = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._stopping = asyncio.Event()  # claim nothing more
+        self._closing = asyncio.Event()  # sends are over: record the last results and end
         self._results_ready = asyncio.Event()
         self._results: list[AttemptResult] = []
         self._in_flight: Counter[int] = Counter()
@@ -105,10 +106,9 @@ class Dispatcher:
         return self._config.poll_interval_seconds
 
     def stop_claiming(self) -> None:
-        """Claim nothing more (sends in flight go on): the first step of a shutdown."""
+        """Claim nothing more (sends in flight go on, and their results are recorded)."""
         self._stopping.set()
         self._wakeup.set()
-        self._results_ready.set()
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Stop claiming, let sends in flight finish within the grace, record what they got.
@@ -130,6 +130,8 @@ class Dispatcher:
         for task in self._sends:
             task.cancel()
         await asyncio.gather(*self._sends, return_exceptions=True)
+        self._closing.set()
+        self._results_ready.set()
         await asyncio.gather(*self._loops, return_exceptions=True)
         unsent = self._hand_back()
         await self._flush(release=unsent)
@@ -267,7 +269,7 @@ class Dispatcher:
         )
 
     async def _record_loop(self) -> None:
-        while not self._stopping.is_set():
+        while not self._closing.is_set():
             await self._results_ready.wait()
             try:
                 await self._flush()

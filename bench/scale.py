@@ -16,7 +16,8 @@ For each backend and size, one after the other: a fresh database migrated to
 0004, the registry of bench/scale_data.py bulk-loaded straight into its tables
 (executemany on SQLite, COPY on PostgreSQL), the invariants checked (one
 PRODUCTION version per model, version counters), `modelreg db upgrade` to the
-head (timed: the read indexes of 0005 are built over the loaded rows), ANALYZE,
+head (timed: the read indexes of 0005 are built over the loaded rows), ANALYZE
+(PostgreSQL: VACUUM (ANALYZE)),
 then a real `modelreg serve` with 2 workers, measured with wrk (2 threads, 8
 connections) for each operation of bench/scale_reads.py: BENCH_WARMUP seconds
 unmeasured, then BENCH_DURATION seconds. Results: Markdown tables with req/s,
@@ -265,7 +266,7 @@ def _label(size: int) -> str:
 
 
 def setup_table(by_size: dict[int, SizeResult]) -> str:
-    header = ["size", "models", "history rows", "load s", "upgrade to 0005 s", "ANALYZE s"]
+    header = ["size", "models", "history rows", "load s", "upgrade 0004 to head s", "ANALYZE s"]
     rows = [
         [
             _label(size),

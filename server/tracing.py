@@ -77,31 +77,45 @@ def _exporter_names(settings: Settings) -> list[str]:
 def _exporters(settings: Settings) -> list[SpanExporter]:
     made: list[SpanExporter] = []
     for name in _exporter_names(settings):
-        if name == "console":
-            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
-            made.append(ConsoleSpanExporter())
-        elif name == "otlp":
-            protocol = (
-                settings.otel_exporter_otlp_traces_protocol
-                or settings.otel_exporter_otlp_protocol
-                or "http/protobuf"  # the specification's default
+        try:
+            exporter = _exporter(name, settings)
+        except ImportError as missing:  # the SDK without its OTLP exporters (the dev extra)
+            logger.warning(
+                "cannot export traces to %s: %s (pip install 'modelreg[otel]')", name, missing
             )
-            if protocol == "grpc":
-                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-                    OTLPSpanExporter as GrpcExporter,
-                )
-
-                made.append(GrpcExporter())
-            else:
-                from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-                    OTLPSpanExporter as HttpExporter,
-                )
-
-                made.append(HttpExporter())  # endpoint, headers, timeout: from OTEL_*
-        elif name != "none":
-            logger.warning("OTEL_TRACES_EXPORTER names %r, which modelreg does not know", name)
+            continue
+        if exporter is not None:
+            made.append(exporter)
     return made
+
+
+def _exporter(name: str, settings: Settings) -> SpanExporter | None:
+    if name == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter()
+    if name == "otlp":
+        protocol = (
+            settings.otel_exporter_otlp_traces_protocol
+            or settings.otel_exporter_otlp_protocol
+            or "http/protobuf"  # the specification's default
+        )
+        if protocol == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                OTLPSpanExporter as GrpcExporter,
+            )
+
+            grpc: SpanExporter = GrpcExporter()  # Any where the otel extra is absent
+            return grpc
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter as HttpExporter,
+        )
+
+        http: SpanExporter = HttpExporter()  # endpoint, headers, timeout: from OTEL_*
+        return http
+    if name != "none":
+        logger.warning("OTEL_TRACES_EXPORTER names %r, which modelreg does not know", name)
+    return None
 
 
 def enable(exporter: SpanExporter | None = None, settings: Settings | None = None) -> bool:

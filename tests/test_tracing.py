@@ -178,3 +178,15 @@ def test_without_otel_variables_the_sdk_is_never_imported(
         check=True,
     )
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_exporters_come_from_otel_traces_exporter(caplog: pytest.LogCaptureFixture) -> None:
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    (console,) = tracing._exporters(Settings(otel_traces_exporter="console"))
+    assert isinstance(console, ConsoleSpanExporter)
+    assert tracing._exporters(Settings(otel_traces_exporter="zipkin-please")) == []
+    assert "does not know" in caplog.text
+    # OTLP without the otel extra's exporters (as in a dev install): a warning, not a crash.
+    made = tracing._exporters(Settings(otel_exporter_otlp_endpoint="http://127.0.0.1:9"))
+    assert len(made) == 1 or "pip install 'modelreg[otel]'" in caplog.text

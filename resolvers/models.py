@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import alias_moves, validation
+from resolvers import alias_moves, limits, validation
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, NotFound
 from resolvers.events import model_event
@@ -48,6 +48,7 @@ async def create_model(
     validation.model_name(name)
     description = validation.text(description, "description", validation.DESCRIPTION_MAX)
     tag_pairs = validation.entries(tags_, "tags", validation.TAG_VALUE_MAX)
+    limits.at_most(len(tag_pairs), limits.TAGS_PER_OBJECT, "tags", "tags")
     async with ctx.transaction() as conn:
         record = await models.insert_model(
             conn, name=name, description=description, actor=ctx.actor, now=utcnow()

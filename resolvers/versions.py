@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import alias_moves, request_staleness, validation
+from resolvers import alias_moves, limits, request_staleness, validation
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, NotFound
 from resolvers.events import model_event, version_event
@@ -45,6 +45,7 @@ async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
     digest = validation.digest(new.digest)
     description = validation.text(new.description, "description", validation.DESCRIPTION_MAX)
     tag_pairs = validation.entries(new.tags, "tags", validation.TAG_VALUE_MAX)
+    limits.at_most(len(tag_pairs), limits.TAGS_PER_OBJECT, "tags", "tags")
     metrics = validation.metrics(new.metrics)
     params = dict(validation.entries(new.params, "params", validation.PARAM_VALUE_MAX))
     now = utcnow()

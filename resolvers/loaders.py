@@ -29,6 +29,7 @@ from storage.queries import (
     alias_policies,
     aliases,
     history,
+    model_reads,
     models,
     policies,
     reviews,
@@ -150,6 +151,10 @@ class Loaders:
     @cached_property
     def model_by_name(self) -> DataLoader[str, ModelRecord | None]:
         return self._loader(models.get_models_by_names, None)
+
+    @cached_property
+    def model_with_production(self) -> DataLoader[str, model_reads.ModelWithProduction | None]:
+        return self._loader(model_reads.models_with_production, None)
 
     @cached_property
     def version_by_id(self) -> DataLoader[int, VersionRecord | None]:
@@ -326,3 +331,7 @@ class Loaders:
     def prime_model(self, record: ModelRecord) -> None:
         self.model_by_id.prime(record.id, record, force=True)
         self.model_by_name.prime(record.name, record, force=True)
+
+    def prime_production(self, model: ModelRecord, version: VersionRecord | None) -> None:
+        """Remember a model's PRODUCTION version (None: it has none) read with the model."""
+        self.production_version.prime(model.id, version, force=True)

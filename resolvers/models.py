@@ -61,11 +61,25 @@ async def create_model(
     return record
 
 
-async def get_model(ctx: RequestContext, name: str) -> ModelRecord:
+async def get_model(
+    ctx: RequestContext, name: str, *, with_production: bool = False
+) -> ModelRecord:
+    """The model named `name`; NOT_FOUND if there is none.
+
+    `with_production`: the caller will ask for its PRODUCTION version, which is
+    then read in the same statement and remembered by the request's loaders.
+    """
     validation.model_name(name)
-    record = await ctx.loaders.model_by_name.load(name)
-    if record is None:
+    if not with_production:
+        record = await ctx.loaders.model_by_name.load(name)
+        if record is None:
+            raise model_not_found(name)
+        return record
+    found = await ctx.loaders.model_with_production.load(name)
+    if found is None:
         raise model_not_found(name)
+    record, production = found
+    ctx.loaders.prime_production(record, production)
     return record
 
 

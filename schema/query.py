@@ -9,6 +9,7 @@ from schema.enums import OrderDirection
 from schema.inputs import ModelFilter, ModelOrder
 from schema.policy_fields import PolicyQuery
 from schema.request_fields import RequestQuery
+from schema.selection import selects_field
 from schema.token_fields import TokenQuery
 from schema.types import Ctx, ModelVersion, RegisteredModel
 from schema.webhook_fields import WebhookQuery
@@ -20,7 +21,10 @@ from storage.queries.models import ModelOrder as StorageModelOrder
 class Query(WebhookQuery, TokenQuery, AuditQuery, PolicyQuery, RequestQuery):
     @strawberry.field(description="A model by name; NOT_FOUND if there is none.")
     async def model(self, info: Ctx, name: str) -> RegisteredModel:
-        return RegisteredModel.of(await models.get_model(info.context, name))
+        wanted = selects_field(info, "productionVersion")
+        return RegisteredModel.of(
+            await models.get_model(info.context, name, with_production=wanted)
+        )
 
     @strawberry.field(description="Models, filtered and sorted (default: by name).")
     async def models(

@@ -62,3 +62,32 @@ async def _count_nested_query_statements(api: GraphQLClient, db: Database) -> No
     # The token lookup, then one statement per field kind: models, tags,
     # production, versions, version tags.
     assert counts[50] <= 6, counts
+
+
+MODEL_WITH_PRODUCTION = """query($name: String!) {
+  model(name: $name) { name productionVersion { version stage } }
+}"""
+PRODUCTION_THROUGH_FRAGMENT = """query($name: String!) {
+  model(name: $name) { name ...P }
+}
+fragment P on RegisteredModel { productionVersion { version } }"""
+
+
+async def test_a_model_and_its_production_version_are_one_statement(db: Database) -> None:
+    async with serving(db, Settings(webhook_dispatcher=False)) as api:
+        await register(api, "served", 2)
+        await register(api, "unserved", 1)
+        await transition(api, "served", 2, "PRODUCTION")
+
+        with counting_statements(db) as statements:
+            served = await api.data(MODEL_WITH_PRODUCTION, {"name": "served"})
+        registry_reads = [s for s in statements if "api_tokens" not in s]
+        assert len(registry_reads) == 1, registry_reads
+        assert served["model"]["productionVersion"] == {"version": 2, "stage": "PRODUCTION"}
+
+        unserved = await api.data(MODEL_WITH_PRODUCTION, {"name": "unserved"})
+        assert unserved["model"] == {"name": "unserved", "productionVersion": None}
+        # Through a fragment the read-ahead does not apply; the answer is the same.
+        fragment = await api.data(PRODUCTION_THROUGH_FRAGMENT, {"name": "served"})
+        assert fragment["model"]["productionVersion"] == {"version": 2}
+        assert await api.code(MODEL_WITH_PRODUCTION, {"name": "absent"}) == "NOT_FOUND"

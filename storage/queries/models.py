@@ -34,7 +34,7 @@ from storage.records import ModelRecord
 from storage.rows import AnyRow
 from storage.tables import models
 
-_COLUMNS = (
+COLUMNS = (
     models.c.id,
     models.c.name,
     models.c.description,
@@ -43,15 +43,15 @@ _COLUMNS = (
     models.c.created_by,
     models.c.updated_by,
 )
-_BY_IDS = KeyedStatement.build(models.c.id, select(*_COLUMNS).where)
-_BY_NAMES = KeyedStatement.build(models.c.name, select(*_COLUMNS).where)
+_BY_IDS = KeyedStatement.build(models.c.id, select(*COLUMNS).where)
+_BY_NAMES = KeyedStatement.build(models.c.name, select(*COLUMNS).where)
 _DELETE = delete(models).where(models.c.id == bindparam("id"))
 # UPDATE's bound names must differ from column names, hence the `new_` prefix.
 _TOUCH = (
     update(models)
     .where(models.c.name == bindparam("match_name"))
     .values(updated_at=bindparam("new_updated_at"), updated_by=bindparam("new_updated_by"))
-    .returning(*_COLUMNS)
+    .returning(*COLUMNS)
 )
 _TOUCH_DESCRIBE = _TOUCH.values(description=bindparam("new_description"))
 _ALLOCATE = _TOUCH.values(last_version=models.c.last_version + 1).returning(models.c.last_version)
@@ -63,8 +63,8 @@ class ModelOrder(StrEnum):
     UPDATED_AT = "updated_at"
 
 
-def _record(row: AnyRow) -> ModelRecord:
-    return ModelRecord(*row[: len(_COLUMNS)])
+def record(row: AnyRow) -> ModelRecord:
+    return ModelRecord(*row[: len(COLUMNS)])
 
 
 async def insert_model(
@@ -83,22 +83,22 @@ async def insert_model(
             updated_by=actor,
         )
         .on_conflict_do_nothing(index_elements=[models.c.name])
-        .returning(*_COLUMNS)
+        .returning(*COLUMNS)
     )
     row = (await conn.execute(statement)).first()
-    return _record(row) if row is not None else None
+    return record(row) if row is not None else None
 
 
 async def get_models_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, ModelRecord]:
     rows = await _BY_IDS.execute(conn, ids)
-    return {row.id: _record(row) for row in rows}
+    return {row.id: record(row) for row in rows}
 
 
 async def get_models_by_names(
     conn: AsyncConnection, names: Sequence[str]
 ) -> dict[str, ModelRecord]:
     rows = await _BY_NAMES.execute(conn, names)
-    return {row.name: _record(row) for row in rows}
+    return {row.name: record(row) for row in rows}
 
 
 def _touch_parameters(name: str, actor: str, now: datetime) -> dict[str, Any]:
@@ -120,7 +120,7 @@ async def lock_model(
         statement = _TOUCH_DESCRIBE
         parameters["new_description"] = description
     row = (await conn.execute(statement, parameters)).first()
-    return _record(row) if row is not None else None
+    return record(row) if row is not None else None
 
 
 async def allocate_version(
@@ -130,7 +130,7 @@ async def allocate_version(
     row = (await conn.execute(_ALLOCATE, _touch_parameters(name, actor, now))).first()
     if row is None:
         return None
-    return _record(row), row.last_version
+    return record(row), row.last_version
 
 
 async def delete_model(conn: AsyncConnection, model_id: int) -> None:
@@ -155,7 +155,7 @@ def order_key(order: ModelOrder, postgresql: bool) -> tuple[ColumnElement[Any], 
 def _list_statement(
     shape: FilterShape, order: ModelOrder, descending: bool, after: bool
 ) -> Select[Any]:
-    query = filtered(select(*_COLUMNS), shape)
+    query = filtered(select(*COLUMNS), shape)
     key = order_key(order, shape.postgresql)
     return keyset_page(query, key, descending=descending, after=after)
 
@@ -172,7 +172,7 @@ async def list_models(
     shape = await shape_of(conn, model_filter)
     statement = _list_statement(shape, order, page.descending, page.after is not None)
     parameters = {**filter_parameters(model_filter, shape), **page_parameters(page)}
-    return [_record(row) for row in await conn.execute(statement, parameters)]
+    return [record(row) for row in await conn.execute(statement, parameters)]
 
 
 async def count_models(conn: AsyncConnection, model_filter: ModelFilter) -> int:

@@ -28,10 +28,9 @@ from storage.enums import Stage
 from storage.keyed import KeyedPairs, KeyedStatement
 from storage.pagination import OwnerPages, PageRequest
 from storage.records import VersionRecord
-from storage.rows import AnyRow
 from storage.tables import model_versions, models
 
-_COLUMNS = (
+COLUMNS = (
     model_versions.c.id,
     model_versions.c.model_id,
     model_versions.c.version,
@@ -47,10 +46,10 @@ _COLUMNS = (
     model_versions.c.created_by,
     model_versions.c.updated_by,
 )
-_SELECT = select(*_COLUMNS)
+_SELECT = select(*COLUMNS)
 _IN_STAGE = model_versions.c.stage == bindparam("stage")
 
-_INSERT = insert(model_versions).returning(*_COLUMNS)
+_INSERT = insert(model_versions).returning(*COLUMNS)
 _BY_IDS = KeyedStatement.build(model_versions.c.id, _SELECT.where)
 _BY_NUMBER = KeyedPairs.build(
     (model_versions.c.model_id.type, model_versions.c.version.type),
@@ -64,7 +63,7 @@ _BY_NUMBER = KeyedPairs.build(
 )
 _BY_NAME = KeyedPairs.build(
     (models.c.name.type, model_versions.c.version.type),
-    lambda pairs, name, version: select(*_COLUMNS, models.c.name).select_from(
+    lambda pairs, name, version: select(*COLUMNS, models.c.name).select_from(
         ordered_join(pairs, models, models.c.name == name).join(
             model_versions,
             (model_versions.c.model_id == models.c.id) & (model_versions.c.version == version),
@@ -85,7 +84,7 @@ _SET_STAGE = (
         updated_at=bindparam("new_updated_at"),
         updated_by=bindparam("new_updated_by"),
     )
-    .returning(*_COLUMNS)
+    .returning(*COLUMNS)
 )
 _SET_DESCRIPTION = (
     update(model_versions)
@@ -95,14 +94,15 @@ _SET_DESCRIPTION = (
         updated_at=bindparam("new_updated_at"),
         updated_by=bindparam("new_updated_by"),
     )
-    .returning(*_COLUMNS)
+    .returning(*COLUMNS)
 )
 _DELETE = delete(model_versions).where(model_versions.c.id == bindparam("id"))
 _NEWEST = PageRequest(first=1, descending=True)
 
 
-def _record(row: AnyRow) -> VersionRecord:
-    values = list(row[: len(_COLUMNS)])
+def record(row: Sequence[Any]) -> VersionRecord:
+    """A version from a row whose first columns are COLUMNS."""
+    values = list(row[: len(COLUMNS)])
     values[3] = Stage(values[3])
     return VersionRecord(*values)
 
@@ -110,7 +110,7 @@ def _record(row: AnyRow) -> VersionRecord:
 def _by_model(rows: Any) -> dict[int, list[VersionRecord]]:
     grouped: dict[int, list[VersionRecord]] = defaultdict(list)
     for row in rows:
-        grouped[row.model_id].append(_record(row))
+        grouped[row.model_id].append(record(row))
     return grouped
 
 
@@ -143,7 +143,7 @@ async def insert_version(
         "created_by": actor,
         "updated_by": actor,
     }
-    return _record((await conn.execute(_INSERT, values)).one())
+    return record((await conn.execute(_INSERT, values)).one())
 
 
 async def get_version(conn: AsyncConnection, model_id: int, version: int) -> VersionRecord | None:
@@ -154,7 +154,7 @@ async def get_versions_by_ids(
     conn: AsyncConnection, ids: Sequence[int]
 ) -> dict[int, VersionRecord]:
     rows = await _BY_IDS.execute(conn, ids)
-    return {row.id: _record(row) for row in rows}
+    return {row.id: record(row) for row in rows}
 
 
 async def get_versions_by_number(
@@ -162,7 +162,7 @@ async def get_versions_by_number(
 ) -> dict[tuple[int, int], VersionRecord]:
     """Versions addressed as (model id, version number)."""
     rows = await _BY_NUMBER.execute(conn, keys)
-    return {(row.model_id, row.version): _record(row) for row in rows}
+    return {(row.model_id, row.version): record(row) for row in rows}
 
 
 async def get_versions_by_name(
@@ -170,7 +170,7 @@ async def get_versions_by_name(
 ) -> dict[tuple[str, int], VersionRecord]:
     """Versions addressed as (model name, version number)."""
     rows = await _BY_NAME.execute(conn, keys)
-    return {(row.name, row.version): _record(row) for row in rows}
+    return {(row.name, row.version): record(row) for row in rows}
 
 
 async def versions_in_stage(
@@ -205,7 +205,7 @@ def _pages(in_stage: bool, after: bool) -> OwnerPages:
     # Index: (model_id, version) unique, or (model_id, stage, version) for a stage.
     return OwnerPages.build(
         model_versions,
-        _COLUMNS,
+        COLUMNS,
         (model_versions.c.model_id,),
         model_versions.c.version,
         _in_stage if in_stage else lambda _: (),
@@ -252,7 +252,7 @@ async def set_stage(
         "new_updated_by": actor,
     }
     rows = await conn.execute(_SET_STAGE, parameters)
-    return sorted((_record(row) for row in rows), key=lambda v: v.version)
+    return sorted((record(row) for row in rows), key=lambda v: v.version)
 
 
 async def set_description(
@@ -264,7 +264,7 @@ async def set_description(
         "new_updated_at": now,
         "new_updated_by": actor,
     }
-    return _record((await conn.execute(_SET_DESCRIPTION, parameters)).one())
+    return record((await conn.execute(_SET_DESCRIPTION, parameters)).one())
 
 
 async def delete_version(conn: AsyncConnection, version_id: int) -> None:

@@ -1,0 +1,48 @@
+"""A model together with its PRODUCTION version, in one statement.
+
+The most frequent read of a registry is "what is in Production for this
+model" (serving, CI, dashboards). Answered by the model lookup followed by
+the production lookup, it took two DataLoader rounds and two statements;
+the second round (task, connection lock, statement) was about a fifth of
+the request's CPU. The LEFT JOIN reads the same index entries in one.
+"""
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.enums import Stage
+from storage.keyed import KeyedStatement
+from storage.queries import models as model_queries
+from storage.queries import versions as version_queries
+from storage.records import ModelRecord, VersionRecord
+from storage.tables import model_versions, models
+
+_MODEL_WIDTH = len(model_queries.COLUMNS)
+_IN_PRODUCTION = and_(
+    model_versions.c.model_id == models.c.id,
+    model_versions.c.stage == Stage.PRODUCTION.value,
+)
+_BY_NAMES = KeyedStatement.build(
+    models.c.name,
+    select(*model_queries.COLUMNS, *version_queries.COLUMNS)
+    .select_from(models.outerjoin(model_versions, _IN_PRODUCTION))
+    .where,
+)
+
+ModelWithProduction = tuple[ModelRecord, VersionRecord | None]
+
+
+async def models_with_production(
+    conn: AsyncConnection, names: Sequence[str]
+) -> dict[str, ModelWithProduction]:
+    """Each named model that exists, with its PRODUCTION version or None."""
+    found: dict[str, ModelWithProduction] = {}
+    for row in await _BY_NAMES.execute(conn, names):
+        model = model_queries.record(row)
+        version_row = row[_MODEL_WIDTH:]
+        # The version's id is NULL when the outer join found no PRODUCTION row.
+        version = version_queries.record(version_row) if version_row[0] is not None else None
+        found[model.name] = (model, version)
+    return found

@@ -153,7 +153,8 @@ class Executor:
         try:
             return await self._run(prepared.document, variables, operation_name, context, operation)
         finally:
-            await audit.write_refusals(context.db, context.refusals, context.caller, utcnow())
+            if context.refusals:  # most requests have none: no clock read, no call
+                await audit.write_refusals(context.db, context.refusals, context.caller, utcnow())
 
     async def _run(
         self,

@@ -19,9 +19,10 @@ from storage.records import AuditRecord
 _CURSOR_KIND = "audit"
 
 
-def _utc(value: datetime | None, field: str) -> datetime | None:
+def utc_time(value: datetime | None, field: str) -> datetime | None:
     if value is None:
         return None
+    """A filter's time in UTC; BAD_USER_INPUT for a time without a zone or out of range."""
     # A naive time is ambiguous: refuse it rather than guess which zone was meant.
     if value.tzinfo is None:
         raise BadUserInput(
@@ -44,8 +45,8 @@ def checked_filter(audit_filter: AuditFilter) -> AuditFilter:
             validation.filter_text(value, f"filter.{field}")
     return dataclasses.replace(
         audit_filter,
-        since=_utc(audit_filter.since, "since"),
-        until=_utc(audit_filter.until, "until"),
+        since=utc_time(audit_filter.since, "since"),
+        until=utc_time(audit_filter.until, "until"),
     )
 
 

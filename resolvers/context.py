@@ -114,7 +114,9 @@ class RequestContext:
         self, conn: AsyncConnection, model_name: str | None, events: Sequence[Event]
     ) -> None:
         """Record events in the open transaction; the dispatcher is woken after commit."""
-        self._deliveries_made += await publish(conn, model_name, events, utcnow(), self.request_id)
+        self._deliveries_made += await publish(
+            conn, model_name, events, utcnow(), self.request_id, self.actor
+        )
         self._published.extend(events)  # counted in the metrics once committed
 
     async def close(self) -> None:

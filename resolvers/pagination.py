@@ -26,6 +26,10 @@ class SmallInt(int):
     """A cursor's sort key kept in a 32-bit column (a version number); `int` is 64-bit."""
 
 
+class ZeroOrMore(int):
+    """A cursor's sort key that may be 0 (an event's transaction id on SQLite)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a connection; the total is only counted when asked for."""
@@ -46,6 +50,7 @@ def decode_cursor(cursor: str, kind: str, types: Sequence[type]) -> tuple[Any, .
     """The sort key inside `cursor`; BAD_USER_INPUT when it is not one of `kind`.
 
     `types` are the key's parts: `int` (1 to 2^63-1), `SmallInt` (1 to 2^31-1),
+    `ZeroOrMore` (0 to 2^63-1),
     `str` (one line of at most a model name's length) or `datetime` (with a
     zone). Every part is checked, so a tampered cursor never reaches the database.
     """
@@ -82,8 +87,9 @@ def _typed(value: Any, expected: type) -> Any:
         return moment.astimezone(UTC)  # OverflowError at the ends of the calendar
     if issubclass(expected, int):
         maximum = validation.INT32_MAX if expected is SmallInt else validation.INT64_MAX
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= maximum:
-            raise TypeError(f"expected an integer from 1 to {maximum}")
+        minimum = 0 if expected is ZeroOrMore else 1
+        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+            raise TypeError(f"expected an integer from {minimum} to {maximum}")
         return value
     if expected is str:
         if not isinstance(value, str) or len(value) > validation.FILTER_TEXT_MAX:

@@ -6,6 +6,7 @@ from resolvers import models, uris, versions
 from schema.audit_fields import AuditQuery
 from schema.connections import Connection, connection
 from schema.enums import OrderDirection
+from schema.event_fields import EventQuery
 from schema.inputs import ModelFilter, ModelOrder
 from schema.policy_fields import PolicyQuery
 from schema.request_fields import RequestQuery
@@ -18,7 +19,7 @@ from storage.queries.models import ModelOrder as StorageModelOrder
 
 
 @strawberry.type
-class Query(WebhookQuery, TokenQuery, AuditQuery, PolicyQuery, RequestQuery):
+class Query(WebhookQuery, TokenQuery, AuditQuery, PolicyQuery, RequestQuery, EventQuery):
     @strawberry.field(description="A model by name; NOT_FOUND if there is none.")
     async def model(self, info: Ctx, name: str) -> RegisteredModel:
         wanted = selects_field(info, "productionVersion")

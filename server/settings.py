@@ -116,7 +116,15 @@ class Settings(BaseSettings):
     webhook_concurrency_per_endpoint: int = Field(default=8, ge=1)
     webhook_max_in_flight: int = Field(default=256, ge=1)
     webhook_disable_after_seconds: float = Field(default=5 * 86400.0, gt=0)
-    webhook_retention_seconds: float = Field(default=30 * 86400.0, gt=0)
+    webhook_retention_seconds: float = Field(
+        default=30 * 86400.0, gt=0, description="how long finished deliveries are kept"
+    )
+    event_retention_seconds: float = Field(
+        default=30 * 86400.0,
+        gt=0,
+        description="how long the event log keeps events (the `events` query and "
+        "subscriptions resume from it); pruned by the webhook dispatcher",
+    )
     webhook_maintenance_interval_seconds: float = Field(default=60.0, gt=0)
     webhook_rotation_overlap_seconds: float = Field(default=86400.0, ge=0)
     webhook_lease_seconds: float | None = Field(
@@ -175,6 +183,7 @@ class Settings(BaseSettings):
             max_in_flight=self.webhook_max_in_flight,
             disable_after_seconds=self.webhook_disable_after_seconds,
             retention_seconds=self.webhook_retention_seconds,
+            event_retention_seconds=self.event_retention_seconds,
             maintenance_interval_seconds=self.webhook_maintenance_interval_seconds,
             rotation_overlap_seconds=self.webhook_rotation_overlap_seconds,
             secret_keys=secret_keys,

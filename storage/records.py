@@ -234,3 +234,23 @@ class AuditRecord:
     message: str | None
     request_id: str
     client_address: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One entry of the event log; (xid, id) is its place in log order."""
+
+    id: int
+    xid: int
+    type: str
+    model_name: str | None
+    sequence: int | None
+    version: int | None
+    stage: str | None
+    actor: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return (self.xid, self.id)

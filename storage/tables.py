@@ -189,8 +189,10 @@ webhooks = Table(
     Column("updated_by", String(256), nullable=False),
 )
 
-# The outbox: one row per event that at least one subscription matched,
-# written in the transaction of the change it announces.
+# The event log: every change writes its events here, in its own transaction,
+# whether or not anything subscribes (the table keeps the name it had when only
+# webhooks read it). Webhook deliveries point at these rows; subscriptions, the
+# `events` query and `modelreg watch` read them in log order (see storage/queries/events.py).
 webhook_events = Table(
     "webhook_events",
     metadata,
@@ -202,6 +204,19 @@ webhook_events = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # The request that made the event (x-request-id), for traces and logs of its sends.
     Column("request_id", String(64), nullable=True),
+    # Who made the change, the version it is about and the stage a version moved
+    # into (for filters; all three are also somewhere in `data`).
+    Column("actor", String(256), nullable=True),
+    Column("version", Integer, nullable=True),
+    Column("stage", String(16), nullable=True),
+    # PostgreSQL: the id of the transaction that wrote the event (pg_current_xact_id);
+    # readers order by (xid, id) and never read past the oldest transaction still
+    # running, so the log order is one in which nothing can commit behind a reader.
+    # SQLite (one writer at a time): 0, and id order is commit order.
+    Column("xid", BigInteger, nullable=False, server_default="0"),
+    Index("ix_webhook_events_xid_id", "xid", "id"),
+    Index("ix_webhook_events_model_name_xid_id", "model_name", "xid", "id"),
+    Index("ix_webhook_events_created_at", "created_at"),
 )
 
 DELIVERY_STATUS_CHECK = "status IN ('PENDING', 'SUCCEEDED', 'FAILED')"

@@ -17,6 +17,8 @@ class DeliveryConfig:
     max_in_flight: int = 256
     disable_after_seconds: float = 5 * 86400.0
     retention_seconds: float = 30 * 86400.0
+    # How long the event log keeps events (those a delivery still refers to stay longer).
+    event_retention_seconds: float = 30 * 86400.0
     maintenance_interval_seconds: float = 60.0
     rotation_overlap_seconds: float = 86400.0
     # Webhook secrets at rest: the current key first, then previous ones (see sealing.py).

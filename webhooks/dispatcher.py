@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from storage.clock import utcnow
 from storage.database import Database
 from storage.queries import deliveries, webhooks
+from storage.queries import events as event_log
 from storage.queries.deliveries import AttemptResult, Claimed
 from webhooks import message, sealing
 from webhooks import metrics as delivery_metrics
@@ -312,7 +313,7 @@ class Dispatcher:
                 )
 
     async def maintain(self) -> None:
-        """Disable endpoints failing for too long; prune the delivery log."""
+        """Disable endpoints failing for too long; prune the delivery log and the event log."""
         now = utcnow()
         since = now - timedelta(seconds=self._config.disable_after_seconds)
         reason = (
@@ -324,11 +325,16 @@ class Dispatcher:
             pruned = await deliveries.prune(
                 conn, now - timedelta(seconds=self._config.retention_seconds)
             )
+            pruned_events = await event_log.prune(
+                conn, now - timedelta(seconds=self._config.event_retention_seconds)
+            )
         delivery_metrics.disabled("failing", len(disabled))
         if disabled:
             logger.warning("disabled failing webhooks %s", disabled)
         if pruned:
             logger.info("pruned %d old webhook deliveries", pruned)
+        if pruned_events:
+            logger.info("pruned %d old events", pruned_events)
 
 
 def _span_attributes(delivery: Claimed) -> dict[str, Attribute]:

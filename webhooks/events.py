@@ -1,9 +1,11 @@
 """Recording events in the transaction of the change they announce (the outbox).
 
-`publish` numbers the events of a model, matches them against the active
-subscriptions as they are at this very moment, and writes one outbox row per
-event and one delivery row per matching subscription. All of it commits or
-rolls back with the change itself, so no event is lost and none is invented.
+`publish` numbers the events of a model, writes them to the event log, and
+writes one delivery row per webhook subscription that matches an event as
+the subscriptions are at this very moment. All of it commits or rolls back
+with the change itself, so no event is lost and none is invented. The log
+is written whether or not anything subscribes: live subscriptions and the
+`events` query read it too.
 """
 
 import secrets
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.queries import deliveries, webhooks
+from storage.queries import events as event_log
 from webhooks.filters import matches
 
 
@@ -24,6 +27,18 @@ class Event:
     data: dict[str, Any]
     # The stage a version moved into, for subscriptions that filter on stages.
     stage: str | None = None
+
+    @property
+    def version(self) -> int | None:
+        """The version the event is about: its `modelVersion`, a rollback's restored
+        version, or an alias event's `version`; None for events of a whole model."""
+        for key in ("modelVersion", "restored"):
+            found = self.data.get(key)
+            if isinstance(found, dict):
+                number = found.get("version")
+                return number if isinstance(number, int) else None
+        number = self.data.get("version")
+        return number if isinstance(number, int) else None
 
 
 def new_message_id() -> str:
@@ -37,53 +52,39 @@ async def publish(
     events: Sequence[Event],
     now: datetime,
     request_id: str | None = None,
+    actor: str | None = None,
 ) -> int:
-    """Record `events` of `model_name` in the caller's transaction; return the deliveries made.
+    """Log `events` of `model_name` in the caller's transaction; return the deliveries made.
 
-    Events that no subscription wants are not stored, and while nothing is
-    subscribed a change costs one extra read. Sequence numbers are taken only
-    when something is sent: consumers see them increase, with gaps.
+    Each event of a model takes the model's next `sequence` number, so
+    consumers see them increase by one.
     """
-    subscriptions = await webhooks.active_webhooks(conn) if events else []
-    targets = [
-        [
-            w.id
-            for w in subscriptions
-            if matches(
-                patterns=w.event_types,
-                model_names=w.model_names,
-                stages=w.stages,
-                event_type=event.type,
-                model_name=model_name,
-                stage=event.stage,
-            )
-        ]
-        for event in events
-    ]
-    if not any(targets):
+    if not events:
         return 0
-    last = await deliveries.next_sequences(conn, model_name, len(events)) if model_name else None
-    event_rows: list[dict[str, Any]] = []
+    last = await event_log.next_sequences(conn, model_name, len(events)) if model_name else None
+    rows: list[dict[str, Any]] = []
     for i, event in enumerate(events):
         sequence = None if last is None else last - len(events) + 1 + i
-        data = event.data if sequence is None else {**event.data, "sequence": sequence}
-        event_rows.append(
+        rows.append(
             {
                 "type": event.type,
                 "model_name": model_name,
                 "sequence": sequence,
-                "data": data,
+                "data": event.data if sequence is None else {**event.data, "sequence": sequence},
                 "created_at": now,
                 "request_id": request_id,
+                "actor": actor,
+                "version": event.version,
+                "stage": event.stage,
             }
         )
-    kept = [(row, ids) for row, ids in zip(event_rows, targets, strict=True) if ids]
-    event_rows, targets = [row for row, _ in kept], [ids for _, ids in kept]
-    event_ids = await deliveries.insert_events(conn, event_rows)
+    event_ids = await event_log.insert_events(conn, rows)
+    await event_log.notify_readers(conn)
+    subscriptions = await webhooks.active_webhooks(conn)
     delivery_rows = [
         {
             "message_id": new_message_id(),
-            "webhook_id": webhook_id,
+            "webhook_id": w.id,
             "event_id": event_id,
             "ordering_key": model_name or "",
             "status": deliveries.PENDING,
@@ -91,9 +92,18 @@ async def publish(
             "next_attempt_at": now,
             "created_at": now,
         }
-        for event_id, webhook_ids in zip(event_ids, targets, strict=True)
-        for webhook_id in webhook_ids
+        for event_id, event in zip(event_ids, events, strict=True)
+        for w in subscriptions
+        if matches(
+            patterns=w.event_types,
+            model_names=w.model_names,
+            stages=w.stages,
+            event_type=event.type,
+            model_name=model_name,
+            stage=event.stage,
+        )
     ]
-    await deliveries.insert_deliveries(conn, delivery_rows)
-    await deliveries.notify_dispatchers(conn)
+    if delivery_rows:
+        await deliveries.insert_deliveries(conn, delivery_rows)
+        await deliveries.notify_dispatchers(conn)
     return len(delivery_rows)

@@ -1,4 +1,4 @@
-"""The outbox and the delivery log: events, deliveries, claims, attempts, pruning.
+"""The delivery log: deliveries of logged events, claims, attempts, pruning.
 
 A delivery is claimable when it is PENDING, due, not leased by a live
 dispatcher, its webhook is active, and no earlier PENDING delivery shares its
@@ -14,12 +14,10 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.dialect import insert_on_conflict
 from storage.pagination import PageRequest, keyset_page, page_parameters
 from storage.records import AttemptRecord, DeliveryRecord
 from storage.rows import AnyRow
 from storage.tables import (
-    event_sequences,
     webhook_attempts,
     webhook_deliveries,
     webhook_events,
@@ -32,24 +30,7 @@ NOTIFY_CHANNEL = "modelreg_webhooks"
 _d, _e, _w = webhook_deliveries, webhook_events, webhooks
 
 
-async def next_sequences(conn: AsyncConnection, model_name: str, count: int) -> int:
-    """Reserve `count` sequence numbers for the model's events; returns the last one."""
-    statement = insert_on_conflict(conn, event_sequences).values(
-        model_name=model_name, last_sequence=count
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[event_sequences.c.model_name],
-        set_={"last_sequence": event_sequences.c.last_sequence + statement.excluded.last_sequence},
-    ).returning(event_sequences.c.last_sequence)
-    return int((await conn.execute(statement)).scalar_one())
-
-
-_INSERT_EVENTS = insert(_e).returning(_e.c.id, sort_by_parameter_order=True)
 _INSERT_DELIVERIES = insert(_d)
-
-
-async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    return list((await conn.execute(_INSERT_EVENTS, list(rows))).scalars())
 
 
 async def insert_deliveries(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
@@ -350,11 +331,11 @@ async def schedule_again(conn: AsyncConnection, delivery_id: int, now: datetime)
 
 
 async def prune(conn: AsyncConnection, before: datetime) -> int:
-    """Delete finished deliveries (with their attempts) and events older than `before`."""
+    """Delete finished deliveries (with their attempts) that completed before `before`.
+
+    Their events stay in the event log, which has its own retention (see queries/events.py).
+    """
     finished = await conn.execute(
         delete(_d).where(and_(_d.c.status != PENDING, _d.c.completed_at < before))
-    )
-    await conn.execute(
-        delete(_e).where(_e.c.created_at < before, ~exists().where(_d.c.event_id == _e.c.id))
     )
     return int(finished.rowcount or 0)

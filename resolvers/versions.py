@@ -30,6 +30,9 @@ class NewVersion:
     tags: Sequence[tuple[str, str]] = ()
     metrics: Sequence[tuple[str, float]] = ()
     params: Sequence[tuple[str, str]] = ()
+    # MLflow 3's logged model id (`m-<id>`) and the tracking server's link to the run.
+    logged_model_id: str | None = None
+    run_link: str | None = None
 
 
 def version_not_found(name: str, version: int) -> NotFound:
@@ -42,6 +45,8 @@ async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
     name = validation.model_name(new.model_name, "modelName")
     source = validation.text(new.source, "source", validation.SOURCE_MAX, required=True)
     run_id = validation.text(new.run_id, "runId", validation.RUN_ID_MAX) or None
+    logged_model_id = validation.text(new.logged_model_id, "modelId", validation.RUN_ID_MAX) or None
+    run_link = validation.text(new.run_link, "runLink", validation.SOURCE_MAX) or None
     digest = validation.digest(new.digest)
     description = validation.text(new.description, "description", validation.DESCRIPTION_MAX)
     tag_pairs = validation.entries(new.tags, "tags", validation.TAG_VALUE_MAX)
@@ -64,6 +69,8 @@ async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
             params=params,
             actor=ctx.actor,
             now=now,
+            logged_model_id=logged_model_id,
+            run_link=run_link,
         )
         await tags.set_tags(conn, TagOwner.VERSION, record.id, tag_pairs)
         events = [model_event("created", model)] if created else []

@@ -38,6 +38,12 @@ class CreateModelVersionInput:
     )
     run_id: str | None = None
     digest: str | None = strawberry.field(default=None, description="sha256 of the artifacts")
+    model_id: str | None = strawberry.field(
+        default=None, description="MLflow 3's logged model id (m-...), stored as given"
+    )
+    run_link: str | None = strawberry.field(
+        default=None, description="A link to the run on the tracking server, stored as given"
+    )
     description: str | None = None
     tags: list[TagInput] = strawberry.field(default_factory=list)
     metrics: list[MetricInput] = strawberry.field(default_factory=list)

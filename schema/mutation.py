@@ -39,6 +39,8 @@ class Mutation(WebhookMutation, TokenMutation, PolicyMutation, RequestMutation):
                 source=input.source,
                 run_id=input.run_id,
                 digest=input.digest,
+                logged_model_id=input.model_id,
+                run_link=input.run_link,
                 description=input.description,
                 tags=_pairs(input.tags),
                 metrics=[(m.key, m.value) for m in input.metrics],

@@ -149,6 +149,12 @@ class ModelVersion:
     source: str
     run_id: str | None
     digest: str | None = strawberry.field(description="sha256:<hex>, when registered with one.")
+    model_id: str | None = strawberry.field(
+        description="MLflow 3's logged model id (m-...), when registered from one."
+    )
+    run_link: str | None = strawberry.field(
+        description="A link to the run on the tracking server, when registered with one."
+    )
     description: str
     created_at: datetime
     updated_at: datetime
@@ -164,6 +170,8 @@ class ModelVersion:
             source=record.source,
             run_id=record.run_id,
             digest=record.digest,
+            model_id=record.logged_model_id,
+            run_link=record.run_link,
             description=record.description,
             created_at=record.created_at,
             updated_at=record.updated_at,

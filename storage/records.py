@@ -42,6 +42,8 @@ class VersionRecord:
     updated_at: datetime
     created_by: str
     updated_by: str
+    logged_model_id: str | None = None
+    run_link: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,10 @@ model_versions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("created_by", String(256), nullable=False),
     Column("updated_by", String(256), nullable=False),
+    # MLflow 3's logged model (`m-<id>`) the version was registered from, and the
+    # link to its run on the team's tracking server: stored as given, never looked up.
+    Column("logged_model_id", String(256), nullable=True),
+    Column("run_link", Text, nullable=True),
     UniqueConstraint("model_id", "version"),
     CheckConstraint(STAGE_CHECK, name="stage"),
     Index("ix_model_versions_model_id_stage_version", "model_id", "stage", "version"),

@@ -10,7 +10,7 @@ CREATE_FULL = """
 mutation($input: CreateModelVersionInput!) {
   createModelVersion(input: $input) {
     modelVersion {
-      version stage source runId digest description createdBy
+      version stage source runId digest modelId runLink description createdBy
       metrics { key value } params { key value } tags { key value }
       model { name latestVersion { version } }
     }
@@ -28,6 +28,8 @@ def full_input(**overrides: Any) -> dict[str, Any]:
         "source": "s3://bucket/iris/1",
         "runId": "run-42",
         "digest": DIGEST,
+        "modelId": "m-0123456789abcdef0123456789abcdef",
+        "runLink": "https://mlflow.example/#/experiments/1/runs/run-42",
         "description": "first",
         "tags": [{"key": "owner", "value": "ana"}],
         "metrics": [{"key": "f1", "value": 0.91}, {"key": "auc", "value": 0.5}],
@@ -45,6 +47,8 @@ async def test_register_creates_the_model_and_keeps_every_field(api: GraphQLClie
         "source": "s3://bucket/iris/1",
         "runId": "run-42",
         "digest": "sha256:" + DIGEST.lower(),
+        "modelId": "m-0123456789abcdef0123456789abcdef",
+        "runLink": "https://mlflow.example/#/experiments/1/runs/run-42",
         "description": "first",
         "createdBy": api.actor,
         "metrics": [{"key": "auc", "value": 0.5}, {"key": "f1", "value": 0.91}],
@@ -76,8 +80,11 @@ async def test_bad_inputs_change_nothing(api: GraphQLClient, db: Database) -> No
         full_input(metrics=[{"key": "f1", "value": 1}, {"key": "f1", "value": 2}]),
         full_input(params=[{"key": "", "value": "x"}]),
         full_input(runId="r" * 257),
+        full_input(modelId="m" * 257),
+        full_input(modelId="m-1\n"),
+        full_input(runLink="h" * 4097),
         full_input(description="d" * 10_001),
-        full_input(modelName="bad name"),
+        full_input(modelName="bad/name"),
     ]
     for bad in bad_inputs:
         assert await api.code(CREATE_FULL, {"input": bad}) == "BAD_USER_INPUT", bad

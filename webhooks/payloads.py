@@ -39,6 +39,8 @@ def version_json(model_name: str, version: VersionRecord) -> dict[str, Any]:
         "source": version.source,
         "runId": version.run_id,
         "digest": version.digest,
+        "modelId": version.logged_model_id,
+        "runLink": version.run_link,
         "description": version.description,
         "metrics": version.metrics,
         "params": version.params,

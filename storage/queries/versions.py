@@ -45,6 +45,8 @@ COLUMNS = (
     model_versions.c.updated_at,
     model_versions.c.created_by,
     model_versions.c.updated_by,
+    model_versions.c.logged_model_id,
+    model_versions.c.run_link,
 )
 _SELECT = select(*COLUMNS)
 _IN_STAGE = model_versions.c.stage == bindparam("stage")
@@ -127,6 +129,8 @@ async def insert_version(
     params: Mapping[str, str],
     actor: str,
     now: datetime,
+    logged_model_id: str | None = None,
+    run_link: str | None = None,
 ) -> VersionRecord:
     values: dict[str, Any] = {
         "model_id": model_id,
@@ -142,6 +146,8 @@ async def insert_version(
         "updated_at": now,
         "created_by": actor,
         "updated_by": actor,
+        "logged_model_id": logged_model_id,
+        "run_link": run_link,
     }
     return record((await conn.execute(_INSERT, values)).one())
 

@@ -17,8 +17,8 @@ T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-# Cursors this module makes are well under 200 characters.
-CURSOR_MAX = 1024
+# A cursor holding a model name of 256 characters of 4 UTF-8 bytes is 1,400 long.
+CURSOR_MAX = 2048
 _TIME_MAX = 64
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from resolvers import validation
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, Conflict, NotFound
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
@@ -20,7 +21,6 @@ from storage.records import TokenRecord
 TOKEN_PREFIX = "mr_"  # noqa: S105 (a prefix, not a secret)
 BOOTSTRAP_NAME = "admin"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]*")
-MODEL_PATTERN = re.compile(r"[A-Za-z0-9._*?\[\]!-]+")
 # ASCII digits (`\d` takes any script's), few enough that `int` stays cheap.
 _DURATION = re.compile(r"([0-9]{1,12})[ ]*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -77,9 +77,12 @@ def _checked_patterns(role: Role, patterns: list[str]) -> list[str]:
     if len(patterns) > _PATTERNS_MAX:
         raise BadUserInput(f"at most {_PATTERNS_MAX} model patterns", field="models")
     for pattern in patterns:
-        if not 1 <= len(pattern) <= 256 or not MODEL_PATTERN.fullmatch(pattern):
+        # Any name's characters, and fnmatch's * ? [ ]: only what no name holds is refused.
+        validation.characters(pattern, "models", prose=False)
+        if not 1 <= len(pattern) <= 256 or "/" in pattern or ":" in pattern:
             raise BadUserInput(
-                f"model pattern {pattern!r} may hold model-name characters and * ? [ ] only",
+                f"model pattern {pattern!r} must be 1-256 characters without '/' or ':' "
+                "(fnmatch's * ? [ ] match model names)",
                 field="models",
             )
     return list(dict.fromkeys(patterns))

@@ -31,18 +31,25 @@ class ModelUri:
 
 
 def parse_model_uri(uri: str) -> ModelUri:
-    """Parse `models:/NAME/3`, `models:/NAME/Production`, `models:/NAME@alias`, `.../latest`."""
+    """Parse `models:/NAME/3`, `models:/NAME/Production`, `models:/NAME@alias`, `.../latest`.
+
+    Split as MLflow splits (mlflow.store.artifact.utils.models._parse_model_uri):
+    at the one '/' after the name first, so a name holding '@' works with a
+    suffix (`models:/a@b/1`); without a suffix the last '@' starts the alias.
+    """
     if len(uri) > URI_MAX:
         raise BadUserInput(f"uri is longer than {URI_MAX} characters", field="uri", max=URI_MAX)
     validation.characters(uri, "uri", prose=False)
     if not uri.startswith(SCHEME):
         raise _malformed(uri)
     rest = uri[len(SCHEME) :]
-    if "@" in rest:
-        name, _, alias = rest.partition("@")
-        return ModelUri(name=_name(name, uri), alias=validation.alias_name(alias))
     name, slash, suffix = rest.partition("/")
-    if not slash or not suffix or "/" in suffix:
+    if not slash:
+        if "@" not in rest:
+            raise _malformed(uri)  # models:/m-<id>: a logged model, which no registry holds
+        name, _, alias = rest.rpartition("@")
+        return ModelUri(name=_name(name, uri), alias=validation.alias_name(alias))
+    if not suffix or "/" in suffix:
         raise _malformed(uri)
     name = _name(name, uri)
     if _DIGITS.fullmatch(suffix):

@@ -19,7 +19,10 @@ from typing import Any
 
 from resolvers.errors import BadUserInput
 
-MODEL_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# A model name is any one line that MLflow accepts and a `models:/` URI can carry:
+# MLflow refuses '/' and ':' (mlflow.utils.validation._validate_model_name) and
+# urllib, which MLflow parses URIs with, ends the path at '?'.
+MODEL_NAME_REFUSED = "/:?"
 MODEL_NAME_MAX = 256
 ALIAS_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 # `latest` and `v<N>` would be ambiguous in model URIs (MLflow reserves them too).
@@ -54,14 +57,25 @@ _CAMEL = re.compile(r"_([a-z0-9])")
 
 
 def model_name(name: str, field: str = "name") -> str:
-    if not name:
-        raise BadUserInput(f"{field} must not be empty", field=field)
+    """A model name as MLflow accepts it, less what a `models:/` URI cannot hold.
+
+    Spaces, '@', '#', '%' and any script are allowed; refused: blank names,
+    '/', ':' and '?', '.' and names starting with '..' (MLflow treats names as
+    paths in places), and the characters no one-line input may hold.
+    """
+    if not name.strip():
+        raise BadUserInput(f"{field} must not be empty or blank", field=field)
     if len(name) > MODEL_NAME_MAX:
         raise BadUserInput(f"{field} is longer than {MODEL_NAME_MAX} characters", field=field)
-    if not MODEL_NAME_PATTERN.fullmatch(name):
+    characters(name, field, prose=False)
+    if any(char in name for char in MODEL_NAME_REFUSED):
         raise BadUserInput(
-            f"{field} {name!r} must start with a letter or digit and contain only "
-            "letters, digits, '.', '_' and '-'",
+            f"{field} {name!r} must not contain '/', ':' or '?' (a models:/ URI could not name it)",
+            field=field,
+        )
+    if name == "." or name.startswith(".."):
+        raise BadUserInput(
+            f"{field} {name!r} must not be '.' or start with '..' (MLflow reads names as paths)",
             field=field,
         )
     return name

@@ -158,7 +158,7 @@ async def test_every_response_carries_a_request_id(api: GraphQLClient) -> None:
 
 
 REFUSALS: list[tuple[str, str, dict[str, Any]]] = [
-    ("BAD_USER_INPUT", CREATE_MODEL, {"name": "has space"}),
+    ("BAD_USER_INPUT", CREATE_MODEL, {"name": "has/slash"}),
     ("NOT_FOUND", SET_TAG, {"model": "nope", "version": None}),
     # Raised inside the write transaction: its rolled-back OK row must not survive.
     ("CONFLICT", CREATE_MODEL, {"name": "fraud"}),

@@ -263,7 +263,7 @@ async def test_token_names_are_never_reused(api: GraphQLClient, db: Database) ->
     ("fields", "field"),
     [
         ({"role": "ADMIN", "models": ["fraud-*"]}, "models"),
-        ({"models": ["has space"]}, "models"),
+        ({"models": ["has/slash"]}, "models"),
         ({"models": [""]}, "models"),
         ({"expiresIn": "0d"}, "expiresIn"),
         ({"expiresIn": "-1d"}, "expiresIn"),

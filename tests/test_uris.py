@@ -31,6 +31,18 @@ async def test_every_uri_form(api: GraphQLClient) -> None:
     assert await resolved(api, "models:/fraud.v2@champion") == 1
 
 
+@pytest.mark.parametrize("name", ["fraud detector", "a@b", "ünicode 模型", "50% off #1"])
+async def test_names_mlflow_accepts_resolve_in_every_form(api: GraphQLClient, name: str) -> None:
+    await register(api, name, 2)
+    await transition(api, name, 1, "PRODUCTION")
+    await api.data(SET_ALIAS, {"input": {"modelName": name, "alias": "champion", "version": 2}})
+    assert await resolved(api, f"models:/{name}/2") == 2
+    assert await resolved(api, f"models:/{name}/Production") == 1
+    assert await resolved(api, f"models:/{name}/latest") == 2
+    # The last '@' starts the alias, as in MLflow: `a@b@champion` is a@b's champion.
+    assert await resolved(api, f"models:/{name}@champion") == 2
+
+
 @pytest.mark.parametrize(
     "uri",
     [
@@ -42,7 +54,9 @@ async def test_every_uri_form(api: GraphQLClient) -> None:
         "models:/fraud/Prod",
         "models:/fraud@",
         "models:/fraud@latest",
-        "models:/bad name/1",
+        "models:/bad:name/1",
+        "models:/bad?name/1",
+        "models:/m-0123456789abcdef",
         "models:/fraud/0",
         "runs:/abc/model",
     ],

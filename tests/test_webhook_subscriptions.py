@@ -154,7 +154,7 @@ async def test_a_public_address_is_accepted(api: GraphQLClient) -> None:
     [
         ({"url": "http://93.184.216.34/", "events": []}, "events"),
         ({"url": "http://93.184.216.34/", "events": ["model.exploded"]}, "events"),
-        ({"url": "http://93.184.216.34/", "events": ["*"], "modelNames": ["bad name"]}, None),
+        ({"url": "http://93.184.216.34/", "events": ["*"], "modelNames": ["bad/name"]}, None),
         ({"url": "", "events": ["*"]}, "url"),
     ],
 )

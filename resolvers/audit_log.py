@@ -5,11 +5,10 @@ append-only, written only by the mutations themselves (see resolvers/audit.py).
 """
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import datetime
 
 from resolvers import validation
 from resolvers.context import RequestContext
-from resolvers.errors import BadUserInput
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
 from storage.enums import Role
 from storage.queries import audit
@@ -20,18 +19,8 @@ _CURSOR_KIND = "audit"
 
 
 def utc_time(value: datetime | None, field: str) -> datetime | None:
-    if value is None:
-        return None
     """A filter's time in UTC; BAD_USER_INPUT for a time without a zone or out of range."""
-    # A naive time is ambiguous: refuse it rather than guess which zone was meant.
-    if value.tzinfo is None:
-        raise BadUserInput(
-            f"{field} needs a time zone, e.g. 2026-01-31T00:00:00Z", field=f"filter.{field}"
-        )
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC day
-        raise BadUserInput(f"{field} is out of range", field=f"filter.{field}") from None
+    return validation.utc_time(value, f"filter.{field}") if value is not None else None
 
 
 def checked_filter(audit_filter: AuditFilter) -> AuditFilter:

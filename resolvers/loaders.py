@@ -13,6 +13,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from storage.queries import (
     alias_policies,
     aliases,
     history,
+    history_at,
     model_reads,
     models,
     policies,
@@ -37,6 +39,7 @@ from storage.queries import (
     transition_requests,
     versions,
 )
+from storage.queries.history_at import HeldAt
 from storage.queries.tags import TagOwner
 from storage.records import (
     AliasHistoryRecord,
@@ -65,6 +68,9 @@ HistoryPageKey = tuple[int, PageRequest]
 VersionHistoryPageKey = tuple[tuple[int, int], PageRequest]
 VersionRequestsKey = tuple[tuple[int, int], RequestStatus | None]
 AliasHistoryPageKey = tuple[tuple[int, str], PageRequest]
+# (model id, alias or None for PRODUCTION, time): what held it then.
+HeldAtKey = tuple[int, str | None, datetime]
+_NOTHING_HELD = HeldAt(None, None, None)
 # Lists shown whole are read as a page of their limit: the rest is never read.
 _LISTED_STAGING = PageRequest(first=limits.LISTED_STAGING_VERSIONS, descending=True)
 
@@ -83,6 +89,15 @@ async def _alias_policies_by_model(
     """Per model: the global alias policies and the model's own overrides."""
     rows = await alias_policies.alias_policies_of(conn, model_ids)
     return {m: [r for r in rows if r.model_id in (None, m)] for m in model_ids}
+
+
+async def _held_at(
+    conn: AsyncConnection, model_ids: Sequence[int], target: tuple[str | None, datetime]
+) -> dict[int, HeldAt]:
+    alias, at = target
+    if alias is None:
+        return await history_at.production_at(conn, model_ids, at)
+    return await history_at.alias_at(conn, model_ids, alias, at)
 
 
 def _retrieve_outcome(task: "asyncio.Future[Any]") -> None:
@@ -269,6 +284,10 @@ class Loaders:
     @cached_property
     def one_alias_history_count(self) -> DataLoader[tuple[int, str], int]:
         return self._loader(alias_history.count_alias_history, 0)
+
+    @cached_property
+    def held_at(self) -> DataLoader[HeldAtKey, HeldAt]:
+        return self._grouped(lambda key: (key[1], key[2]), _held_at, default=_NOTHING_HELD)
 
     async def _read_through(self, read: Callable[[AsyncConnection], Awaitable[R]]) -> R:
         """Run a batch's reads to their end, even when the batch is cancelled.

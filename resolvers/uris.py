@@ -2,8 +2,9 @@
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
-from resolvers import validation
+from resolvers import history_at, validation
 from resolvers.aliases import version_of_alias
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, NotFound
@@ -12,6 +13,7 @@ from resolvers.versions import get_version
 from storage.enums import Stage
 from storage.pagination import PageRequest
 from storage.records import VersionRecord
+from webhooks.payloads import timestamp
 
 SCHEME = "models:/"
 # ASCII digits only: `str.isdigit` also takes '³' and U+0661 (an Arabic-Indic 1).
@@ -86,8 +88,13 @@ def _malformed(uri: str) -> BadUserInput:
     )
 
 
-async def resolve_model_uri(ctx: RequestContext, uri: str) -> VersionRecord:
+async def resolve_model_uri(
+    ctx: RequestContext, uri: str, at: datetime | None = None
+) -> VersionRecord:
+    """The version `uri` names now, or at the time `at` (see `resolve_at`)."""
     parsed = parse_model_uri(uri)
+    if at is not None:
+        return await resolve_at(ctx, parsed, uri, history_at.moment(at))
     if parsed.version is not None:
         return await get_version(ctx, parsed.name, parsed.version)
     model = await get_model(ctx, parsed.name)
@@ -102,4 +109,33 @@ async def resolve_model_uri(ctx: RequestContext, uri: str) -> VersionRecord:
         found = rows[0] if rows else None
     if found is None:
         raise NotFound(f"{uri!r} matches no version", uri=uri)
+    return found
+
+
+async def resolve_at(
+    ctx: RequestContext, parsed: ModelUri, uri: str, at: datetime
+) -> VersionRecord:
+    """What `uri` named at `at`: PRODUCTION and aliases from their history, numbers if they existed.
+
+    `latest` at a past time is refused: versions deleted since would have to
+    be counted, and no index answers that without reading the model's versions.
+    """
+    if parsed.latest:
+        raise BadUserInput(
+            f"{uri!r}: models:/NAME/latest cannot be resolved at a past time; "
+            "use a version number, models:/NAME/Production or models:/NAME@ALIAS",
+            field="at",
+        )
+    if parsed.stage is not None and parsed.stage != Stage.PRODUCTION:
+        raise history_at.only_production(parsed.stage, "uri")
+    if parsed.version is not None:
+        found: VersionRecord | None = await get_version(ctx, parsed.name, parsed.version)
+        if found is not None and found.created_at > at:
+            found = None
+    else:
+        model = await get_model(ctx, parsed.name)
+        found = await history_at.version_at(ctx, model, history_at.Held(parsed.alias), at)
+    if found is None:
+        moment = timestamp(at)
+        raise NotFound(f"{uri!r} matched no version at {moment}", uri=uri, at=moment)
     return found

@@ -15,6 +15,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from resolvers.errors import BadUserInput
@@ -245,6 +246,17 @@ def escaped(value: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
     return char if char in "\t\n\r" else f"\\u{ord(char):04x}"
+
+
+def utc_time(value: datetime, field: str) -> datetime:
+    """An aware time, in UTC: a naive one is ambiguous, so it is refused rather than guessed."""
+    name = field.rpartition(".")[2]
+    if value.tzinfo is None:
+        raise BadUserInput(f"{name} needs a time zone, e.g. 2026-01-31T00:00:00Z", field=field)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC day
+        raise BadUserInput(f"{name} is out of range", field=field) from None
 
 
 def metrics(pairs: Sequence[tuple[str, float]]) -> dict[str, float]:

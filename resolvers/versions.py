@@ -13,7 +13,7 @@ from resolvers.models import locked_model, model_not_found
 from resolvers.pagination import Page, SmallInt, encode_cursor, make_page, page_request
 from storage.clock import utcnow
 from storage.enums import Role, Stage
-from storage.queries import aliases, models, tags, versions
+from storage.queries import aliases, deleted_versions, models, tags, versions
 from storage.queries.tags import TagOwner
 from storage.records import ModelRecord, VersionRecord
 
@@ -175,6 +175,9 @@ async def delete_version(ctx: RequestContext, *, name: str, version: int) -> Ver
         held = (await aliases.aliases_of_versions(conn, [record.id])).get(record.id, [])
         await alias_moves.check_removal(conn, ctx, model, held, f"deleting version {version}")
         await versions.delete_version(conn, record.id)
+        await deleted_versions.record_deletion(
+            conn, model.id, record.version, record.stage, actor=ctx.actor, now=utcnow()
+        )
         await ctx.publish(conn, name, [version_event("deleted", model, record)])
         await alias_moves.removed_with_version(conn, ctx, model, held)
         await request_staleness.after_delete(conn, ctx, model, record)

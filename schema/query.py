@@ -1,5 +1,7 @@
 """Root query fields."""
 
+from datetime import datetime
+
 import strawberry
 
 from resolvers import models, uris, versions
@@ -59,7 +61,11 @@ class Query(WebhookQuery, TokenQuery, AuditQuery, PolicyQuery, RequestQuery, Eve
 
     @strawberry.field(
         description="Resolve models:/NAME/VERSION, models:/NAME/STAGE, models:/NAME/latest "
-        "or models:/NAME@ALIAS (stage names are case-insensitive)."
+        "or models:/NAME@ALIAS (stage names are case-insensitive). With `at`: what the URI "
+        "named at that time (as RegisteredModel.versionAt; a version number if it existed "
+        "then), for /Production, @ALIAS and numbers only; NOT_FOUND when nothing matched then."
     )
-    async def resolve_model_uri(self, info: Ctx, uri: str) -> ModelVersion:
-        return ModelVersion.of(await uris.resolve_model_uri(info.context, uri))
+    async def resolve_model_uri(
+        self, info: Ctx, uri: str, at: datetime | None = None
+    ) -> ModelVersion:
+        return ModelVersion.of(await uris.resolve_model_uri(info.context, uri, at))

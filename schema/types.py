@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from resolvers import alias_history as alias_history_use_cases
 from resolvers import history as history_use_cases
+from resolvers import history_at as history_at_use_cases
 from resolvers import limits
 from resolvers import transition_requests as request_use_cases
 from resolvers import versions as version_use_cases
@@ -115,6 +116,25 @@ class RegisteredModel:
         found = await info.context.loaders.staging_versions.load(self._record.id)
         shown = limits.newest_first(found, limits.LISTED_STAGING_VERSIONS)
         return [ModelVersion.of(v) for v in shown]
+
+    @strawberry.field(
+        description="The version that was in `stage` (PRODUCTION only: the other stages hold "
+        "several versions) or held `alias` at the time `at` (give exactly one of them), from "
+        "the stage and alias history; changes made at `at` count. Null when none did, "
+        "including before the model existed. NOT_FOUND (with `version` and `deletedAt`) "
+        "when the version that did has been deleted since."
+    )
+    async def version_at(
+        self,
+        info: Ctx,
+        at: datetime,
+        stage: Stage | None = None,
+        alias: str | None = None,
+    ) -> ModelVersion | None:
+        held = history_at_use_cases.held_thing(stage, alias)
+        moment = history_at_use_cases.moment(at)
+        found = await history_at_use_cases.version_at(info.context, self._record, held, moment)
+        return ModelVersion.of(found) if found else None
 
     @strawberry.field(
         description="Every move of the model's aliases (of `alias` only, when given), newest first."

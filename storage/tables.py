@@ -153,6 +153,27 @@ stage_history = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_stage_history_model_id_id", "model_id", "id"),
     Index("ix_stage_history_model_id_version_id", "model_id", "version", "id"),
+    # versionAt(stage: PRODUCTION, at: T): the last promotion of a model at or before T.
+    Index(
+        "ix_stage_history_model_id_to_stage_created_at_id",
+        "model_id",
+        "to_stage",
+        "created_at",
+        "id",
+    ),
+)
+
+# One row per deleted version: when it went, and from which stage. The stage
+# history has no row for a deletion, so this is what tells "was version 3 still
+# in Production at time T" once version 3 is gone.
+deleted_versions = Table(
+    "deleted_versions",
+    metadata,
+    Column("model_id", IdType, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("stage", String(16), nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=False),
+    Column("deleted_by", String(256), nullable=False),
 )
 
 

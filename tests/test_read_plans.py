@@ -6,18 +6,27 @@ each statement read, which must be about a page, not the model's 2,000 versions.
 """
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.database import Database
 from storage.enums import RequestStatus, Stage
 from storage.pagination import PageRequest
-from storage.queries import history, model_filters, models, transition_requests, versions
+from storage.queries import (
+    history,
+    history_at,
+    model_filters,
+    models,
+    transition_requests,
+    versions,
+)
+from storage.queries.history_at import HeldAt
 from storage.queries.models import ModelFilter, ModelOrder
-from storage.tables import model_versions
+from storage.tables import alias_history, model_versions, stage_history
 from storage.tables import transition_requests as transition_requests_table
 from tests.plans import (
     NOW,
@@ -340,3 +349,81 @@ async def test_versions_addressed_by_pairs_read_only_their_rows(loaded: Database
         allow_sorting=True,
     )
     assert counts == {(1, 7): 3, (2, 1999): 3}
+
+
+# --- History at a point in time ---------------------------------------------
+
+
+async def _long_history(db: Database) -> None:
+    """Model 1: versions 1..2,000, version v promoted (and v-1 archived) and @champion moved
+    to it at NOW + v minutes; model 3: small, never promoted."""
+    async with db.transaction() as conn:
+        await insert_models(conn, [(1, "big-a", BIG), (3, "small", 3)])
+        await conn.execute(delete(stage_history))
+        changes = []
+        for v in range(1, BIG + 1):
+            at = NOW + timedelta(minutes=v)
+            if v > 1:
+                changes.append(_history_row(v - 1, "PRODUCTION", "ARCHIVED", at))
+            changes.append(_history_row(v, "NONE", "PRODUCTION", at))
+        await conn.execute(insert(stage_history), changes)
+        moves = [
+            {
+                "model_id": 1,
+                "alias": "champion",
+                "from_version": v - 1 or None,
+                "to_version": v,
+                "cause": "set",
+                "actor": "t",
+                "created_at": NOW + timedelta(minutes=v),
+            }
+            for v in range(1, BIG + 1)
+        ]
+        await conn.execute(insert(alias_history), moves)
+    async with db.transaction() as conn:
+        await analyze(conn)
+
+
+def _history_row(version: int, before: str, after: str, at: datetime) -> dict[str, Any]:
+    return {
+        "model_id": 1,
+        "version": version,
+        "from_stage": before,
+        "to_stage": after,
+        "cause": "transition",
+        "actor": "t",
+        "created_at": at,
+    }
+
+
+@pytest.mark.parametrize("target", ["production", "alias"])
+async def test_history_at_reads_a_few_rows_not_the_history(db: Database, target: str) -> None:
+    await _long_history(db)
+    at = NOW + timedelta(minutes=1000, seconds=30)
+    table = "stage_history" if target == "production" else "alias_history"
+
+    async def lookup(conn: AsyncConnection, model_ids: list[int]) -> dict[int, HeldAt]:
+        if target == "production":
+            return await history_at.production_at(conn, model_ids, at)
+        return await history_at.alias_at(conn, model_ids, "champion", at)
+
+    for model_ids in ([1], [1, 3]):
+        async with db.read() as conn:
+            async with capturing(conn) as statements:
+                found = await lookup(conn, model_ids)
+            assert found[1].version == 1000
+            if target == "production":
+                assert found[1].left_at == NOW + timedelta(minutes=1001)
+            assert 3 not in found
+            (statement,) = statements
+            if conn.dialect.name == "sqlite":
+                text = "\n".join(await sqlite_plan(conn, statement))
+                assert f"SCAN {table}" not in text, text
+                assert "SCAN entry" not in text, text
+                assert "TEMP B-TREE" not in text, text
+            else:
+                plan = await postgres_plan(conn, statement)
+                scans = {n["Node Type"] for n in nodes(plan) if n.get("Relation Name") == table}
+                assert "Seq Scan" not in scans, plan
+                # A promotion, the next change of its version: a few rows per model.
+                assert rows_read(plan, table) <= 4 * len(model_ids), plan

@@ -19,6 +19,7 @@ COPY resolvers/ resolvers/
 COPY webhooks/ webhooks/
 COPY storage/ storage/
 COPY server/ server/
+COPY dashboard/ dashboard/
 # modelreg's wheel and a wheel of every dependency, so the runtime stage
 # installs from local files only (no compiler, no index).
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

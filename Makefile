@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := schema resolvers webhooks storage server
+PACKAGES := schema resolvers webhooks storage server dashboard
 
-.PHONY: run test lint typecheck pytest schema bench fuzz clean
+.PHONY: run test lint typecheck pytest schema bench fuzz clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# The dashboard's browser tests drive Debian's Chromium (Playwright's own browser
+# download is not used); they skip without it, and fail under CI=true. Needs root.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 # Re-export schema/schema.graphql after changing the GraphQL surface.
 schema: $(STAMP)

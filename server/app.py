@@ -10,6 +10,7 @@ from starlette.types import Receive, Scope, Send
 
 from resolvers.token_cache import TokenCache
 from server import tracing
+from server.dashboard import add_dashboard_routes
 from server.graphql_http import GraphQLEndpoint, transport_error_500
 from server.health import router as health_router
 from server.lifecycle import Shutdown
@@ -114,4 +115,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_api_route("/graphql", endpoint.get, methods=["GET"], include_in_schema=False)
     app.include_router(health_router)
     add_metrics_route(app, settings)
+    add_dashboard_routes(app)
     return app

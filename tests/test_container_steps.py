@@ -277,6 +277,11 @@ def test_as_a_user_it_migrates_serves_answers_and_is_healthy(image: Image) -> No
             headers=headers,
         ).json()
         assert created == {"data": {"createModelVersion": {"modelVersion": {"version": 1}}}}
+        # The dashboard's assets are in the wheel: the page and every module it names.
+        page = httpx.get(f"{base}/")
+        assert page.status_code == 200
+        for asset in re.findall(r'(?:src|href)="(/assets/[^"]+)"', page.text):
+            assert httpx.get(f"{base}{asset}").status_code == 200, asset
 
         assert _healthcheck(runtime, env, data) == 0
         # The user's files, in the data directory (the image's volume).

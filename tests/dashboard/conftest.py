@@ -1,0 +1,78 @@
+"""Fixtures of the browser tests: one `modelreg serve` and one Chromium per module."""
+
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+
+from tests.dashboard.browser import DESKTOP, PATIENCE_MS, Registry, chromium_path
+from tests.test_serve_process import MODELREG, create_token, free_port, wait_until_ready
+
+ROLES = ("reader", "writer", "maintainer")
+
+expect.set_options(timeout=PATIENCE_MS)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """One server for a module's browser tests; tokens revoke at once (no token cache)."""
+    database = tmp_path_factory.mktemp("dashboard") / "registry.db"
+    env = {
+        **os.environ,
+        "MODELREG_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "MODELREG_AUTH_CACHE_SECONDS": "0",
+        "MODELREG_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "MODELREG_LOG_FORMAT": "text",
+    }
+    subprocess.run([MODELREG, "db", "upgrade"], env=env, check=True, capture_output=True)
+    _, admin = create_token(env, "admin")
+    port = free_port()
+    process = subprocess.Popen(
+        [MODELREG, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        served = Registry(f"http://127.0.0.1:{port}", {"admin": admin})
+        wait_until_ready(process, f"{served.base}/readyz")
+        for role in ROLES:
+            served.tokens[role] = served.make_token(role.capitalize(), role)
+        yield served
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    chromium_path()
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One Chromium for the module; each test gets a fresh context (its own sessionStorage)."""
+    launched = playwright.chromium.launch(executable_path=str(chromium_path()))
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A page in a fresh context; an uncaught error in the dashboard's code fails the test."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(PATIENCE_MS)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(f"{error.name}: {error.message}"))
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert errors == [], errors

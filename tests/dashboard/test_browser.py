@@ -1,0 +1,322 @@
+"""The dashboard in a real browser (Debian's Chromium) against a real `modelreg serve`."""
+
+import json
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.dashboard.browser import ARTIFACTS, NARROW, Registry, screenshot, sign_in
+
+XSS = '<img src=x onerror="window.__xss = 1"><script>window.__xss = 2</script>'
+
+REQUEST = """mutation($input: RequestTransitionInput!) {
+  requestTransition(input: $input) { transitionRequest { id } } }"""
+FORCE_PRODUCTION = """mutation($name: String!, $version: Int!) {
+  transitionStage(input: {modelName: $name, version: $version, stage: PRODUCTION,
+                          force: true, reason: "first release"}) { modelVersion { version } } }"""
+
+
+def rows_of(page: Page) -> list[str]:
+    names: list[str] = page.locator("tr[data-model]").evaluate_all(
+        "rows => rows.map(r => r.dataset.model)"
+    )
+    return names
+
+
+def test_sign_in_then_find_a_model_by_name_stage_and_tag(page: Page, registry: Registry) -> None:
+    registry.register("search-fraud")
+    registry.gql(
+        "admin",
+        'mutation { setTag(input: {modelName: "search-fraud", key: "team", value: "risk"})'
+        " { tag { key } } }",
+    )
+    registry.register("search-churn")
+    registry.gql("admin", FORCE_PRODUCTION, {"name": "search-churn", "version": 1})
+
+    response = page.goto(registry.base)
+    assert response is not None
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    # Keyboard only: the token field has the focus, Enter signs in.
+    expect(page.get_by_label("API token")).to_be_focused()
+    page.keyboard.type(registry.tokens["reader"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#who")).to_have_text("Reader · reader")
+    expect(page.locator("#live")).to_be_visible()
+
+    page.get_by_label("Name contains").fill("search-")
+    expect(page.locator("tr[data-model]")).to_have_count(2)
+    page.get_by_label("Has a version in").select_option("PRODUCTION")
+    expect(page.locator("tr[data-model]")).to_have_count(1)
+    assert rows_of(page) == ["search-churn"]
+    expect(page.locator("tr[data-model='search-churn']")).to_contain_text("Production v1")
+    page.get_by_label("Has a version in").select_option("")
+    page.get_by_label("Tags").fill("team=risk")
+    page.get_by_label("Tags").press("Enter")
+    expect(page.locator("tr[data-model]")).to_have_count(1)
+    assert rows_of(page) == ["search-fraud"]
+    assert "tags=team%3Drisk" in page.url  # the filter can be shared and reloaded
+
+    page.get_by_role("link", name="search-fraud").click()
+    expect(page.get_by_role("heading", name="search-fraud", level=1)).to_be_visible()
+    expect(page.locator("tr[data-version='1']")).to_contain_text("s3://models/search-fraud")
+
+    # The token lives in this tab's sessionStorage only: no cookie, no URL.
+    token = registry.tokens["reader"]
+    assert page.evaluate("sessionStorage.getItem('modelreg.token')") == token
+    assert page.context.cookies() == []
+    assert token not in page.url
+
+
+def test_a_maintainer_approves_and_the_model_shows_the_new_production(
+    page: Page, registry: Registry
+) -> None:
+    name = "approve-me"
+    registry.register(name, metrics=[{"key": "auc", "value": 0.81}])
+    registry.register(name, metrics=[{"key": "auc", "value": 0.86}])
+    registry.gql("admin", FORCE_PRODUCTION, {"name": name, "version": 1})
+    registry.gql(
+        "writer",
+        REQUEST,
+        {"input": {"modelName": name, "version": 2, "stage": "PRODUCTION", "comment": "auc +5"}},
+    )
+
+    sign_in(page, registry, registry.tokens["maintainer"], f"#/approvals?model={name}")
+    card = page.locator("article.request").filter(has_text=name)
+    expect(card).to_contain_text("Requested by Writer")
+    expect(card).to_contain_text("Approvals: 0 of 1")
+    card.get_by_label("Comment").fill("looks good")
+    card.get_by_role("button", name="Approve").click()
+    expect(page.locator("article.request")).to_have_count(0)  # no longer pending
+
+    page.get_by_role("link", name="Models").click()
+    page.get_by_role("link", name=name).click()
+    expect(page.locator("#production-version")).to_have_text("Production v2")
+    expect(page.locator("tr[data-version='2']")).to_have_attribute("data-stage", "PRODUCTION")
+    expect(page.locator("tr[data-version='1']")).to_have_attribute("data-stage", "ARCHIVED")
+    latest = page.locator(".timeline .event").first
+    expect(latest).to_contain_text("approved request by Maintainer")
+    expect(latest).to_contain_text("approved by Maintainer")
+    expect(latest).to_contain_text("looks good")
+    # The comparison defaults to the candidate against Production, with deltas.
+    minus = "\N{MINUS SIGN}"
+    expect(page.locator("#compare tr[data-metric='auc']")).to_contain_text(f"{minus}0.05")
+    screenshot(page, "desktop-model-after-approval")
+
+
+def test_a_reader_sees_no_approve_button_nor_admin_pages(page: Page, registry: Registry) -> None:
+    name = "reader-looks"
+    registry.register(name)
+    staging = {"modelName": name, "version": 1, "stage": "STAGING"}
+    registry.gql("writer", REQUEST, {"input": staging})
+
+    sign_in(page, registry, registry.tokens["reader"], f"#/approvals?model={name}")
+    card = page.locator("article.request").filter(has_text=name)
+    expect(card).to_contain_text("Four-eyes")
+    expect(card.get_by_role("button")).to_have_count(0)
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link")).to_have_text(["Models", "Approvals"])
+
+    page.goto(f"{registry.base}/#/models/{name}")
+    expect(page.locator("tr[data-version='1']")).to_be_visible()
+    expect(page.get_by_text("Change stage")).to_have_count(0)
+    page.goto(f"{registry.base}/#/audit")
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+
+
+def test_the_requester_cannot_approve_their_own_request(page: Page, registry: Registry) -> None:
+    name = "four-eyes"
+    registry.register(name)
+    maintainer = registry.tokens["maintainer"]
+    request = {"modelName": name, "version": 1, "stage": "PRODUCTION"}
+    body = registry.post(maintainer, REQUEST, {"input": request}).json()
+    assert "errors" not in body, body
+
+    sign_in(page, registry, maintainer, f"#/approvals?model={name}")
+    card = page.locator("article.request").filter(has_text=name)
+    expect(card).to_contain_text("Your request: another maintainer must approve it.")
+    expect(card.locator("[data-action='approve']")).to_have_count(0)
+    expect(card.locator("[data-action='cancel']")).to_be_visible()
+
+
+def test_markup_in_user_strings_stays_text(page: Page, registry: Registry) -> None:
+    name = "xss-probe"
+    registry.register(name, description=XSS, tags=[{"key": "note", "value": XSS}])
+    registry.gql(
+        "admin",
+        "mutation($name: String!, $d: String!) {"
+        " updateModel(input: {name: $name, description: $d}) { model { name } } }",
+        {"name": name, "d": XSS},
+    )
+    sign_in(page, registry, registry.tokens["reader"], f"#/models/{name}")
+    expect(page.locator("header .description")).to_have_text(XSS)
+    expect(page.locator("tr[data-version='1'] .description")).to_have_text(XSS)
+    page.goto(f"{registry.base}/#/models?q=xss")
+    expect(page.locator("tr[data-model='xss-probe']")).to_contain_text("<img src=x")
+    assert page.locator("main img, main script").count() == 0
+    assert page.evaluate("window.__xss") is None
+
+
+def test_model_cards_render_markdown_and_never_html(page: Page, registry: Registry) -> None:
+    sign_in(page, registry, registry.tokens["reader"])
+    card = "\n".join(
+        [
+            "# Fraud model",
+            "Trained on **Q3** data with `lr=0.1`; see [the report](https://example.com/r).",
+            "",
+            "| metric | value |",
+            "| --- | ---: |",
+            "| auc | 0.91 |",
+            "",
+            "- known limit: <b>cold start</b>",
+            "- [bad link](javascript:alert(1)) ![pixel](https://tracker.example/p.png)",
+            "",
+            "<script>window.__xss = 3</script>",
+        ]
+    )
+    rendered = page.evaluate(
+        """async (card) => {
+            const src = [...document.scripts].find((s) => s.src.endsWith('/app.js')).src;
+            const { renderMarkdown } = await import(src.replace(/app\\.js$/, 'markdown.js'));
+            const box = document.createElement('div');
+            box.append(renderMarkdown(card));
+            return {
+              tags: [...box.querySelectorAll('*')].map((e) => e.tagName.toLowerCase()),
+              links: [...box.querySelectorAll('a')].map((a) => a.getAttribute('href')),
+              text: box.textContent,
+            };
+        }""",
+        card,
+    )
+    assert {"h3", "strong", "code", "table", "td", "ul", "li", "p", "a"} <= set(rendered["tags"])
+    assert not {"script", "img", "b", "iframe"} & set(rendered["tags"])
+    assert rendered["links"] == ["https://example.com/r", "https://tracker.example/p.png"]
+    assert "<b>cold start</b>" in rendered["text"]
+    assert "<script>window.__xss = 3</script>" in rendered["text"]
+    assert page.evaluate("window.__xss") is None
+
+
+def test_a_revoked_token_lands_on_sign_in_with_the_reason(page: Page, registry: Registry) -> None:
+    token = registry.make_token("revoked-soon", "reader")
+    sign_in(page, registry, token)
+    registry.gql(
+        "admin",
+        'mutation { revokeApiToken(input: {name: "revoked-soon"}) { apiToken { name } } }',
+    )
+    page.get_by_role("link", name="Approvals").click()
+    expect(page.get_by_label("API token")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("token 'revoked-soon' was revoked")
+    assert page.evaluate("sessionStorage.getItem('modelreg.token')") is None
+
+
+def test_an_expired_token_lands_on_sign_in_with_the_reason(page: Page, registry: Registry) -> None:
+    token = registry.make_token("expires-soon", "reader", expires_in="1s")
+    deadline = time.monotonic() + 30
+    while registry.post(token, "{ viewer { name } }").status_code != 401:
+        assert time.monotonic() < deadline, "the token did not expire"
+        time.sleep(0.1)
+    # A tab signed in before: the token is still in its sessionStorage.
+    page.goto(registry.base)
+    page.evaluate("t => sessionStorage.setItem('modelreg.token', t)", token)
+    page.reload()
+    expect(page.get_by_role("alert")).to_contain_text("token 'expires-soon' expired at")
+    expect(page.get_by_label("API token")).to_be_visible()
+
+
+def test_admin_pages_webhooks_and_audit(page: Page, registry: Registry) -> None:
+    # Nothing listens on this port: every delivery fails, which the page shows.
+    closed = "http://127.0.0.1:9/hook"
+    made = registry.gql(
+        "admin",
+        'mutation($url: String!) { createWebhook(input: {url: $url, events: ["*"],'
+        ' description: "deploy bot"}) { webhook { id } } }',
+        {"url": closed},
+    )
+    hook = made["createWebhook"]["webhook"]["id"]
+    registry.register("hooked-model")
+    # The endpoint's first delivery (model.created) is tried at once; the others wait behind it.
+    attempts = """query($id: ID!) { webhook(id: $id) {
+      deliveries(first: 5) { edges { node { eventType attemptCount } } } } }"""
+    deadline = time.monotonic() + 30
+    while True:
+        edges = registry.gql("admin", attempts, {"id": hook})["webhook"]["deliveries"]["edges"]
+        tried = [e["node"]["eventType"] for e in edges if e["node"]["attemptCount"]]
+        if "model.created" in tried:
+            break
+        assert time.monotonic() < deadline, f"the dispatcher never tried the endpoint: {edges}"
+        time.sleep(0.05)
+
+    sign_in(page, registry, registry.tokens["admin"], "#/webhooks")
+    row = page.locator(f"tr[data-webhook='{hook}']")
+    expect(row).to_contain_text("deploy bot")
+    row.get_by_role("link", name=closed).click()
+    page.get_by_role("button", name="Send a test event").click()
+    expect(page.get_by_role("status").filter(has_text="Failed")).to_contain_text("no response")
+    delivery = page.locator("tr[data-delivery]").filter(has_text="model.created")
+    expect(delivery).to_have_count(1)
+    delivery.locator("summary").click()
+    expect(delivery.locator("table")).to_be_visible()  # its attempts
+    delivery.get_by_role("button", name="Redeliver").click()
+    expect(page.get_by_text("queued again")).to_be_visible()
+
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_label("Action").fill("createWebhook")
+    page.get_by_role("button", name="Filter").click()
+    entries = page.locator("tr[data-entry]")
+    expect(entries).to_have_count(1)
+    expect(entries).to_contain_text("createWebhook")
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "narrow"])
+def test_main_pages_fit_the_window_and_are_saved_as_screenshots(
+    page: Page, registry: Registry, viewport: str
+) -> None:
+    name = "screens"
+    registry.register(name, metrics=[{"key": "auc", "value": 0.9}, {"key": "f1", "value": 0.7}])
+    if viewport == "narrow":
+        page.set_viewport_size(NARROW)
+    sign_in(page, registry, registry.tokens["admin"])
+    for route, ready in [
+        ("#/models", "tr[data-model]"),
+        (f"#/models/{name}", "#compare"),
+        ("#/approvals", "main h1"),
+        ("#/webhooks", "main h1"),
+        ("#/audit", "tr[data-entry]"),
+    ]:
+        page.goto(f"{registry.base}/{route}")
+        page.locator(ready).first.wait_for()
+        # Wide tables scroll inside their own box; the page itself never scrolls sideways.
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{route} is {overflow}px wider than the {viewport} window"
+        slug = re.sub(r"[^a-z]+", "-", route.split("?")[0]).strip("-")
+        screenshot(page, f"{viewport}-{slug}")
+
+
+def test_first_load_is_small(page: Page, registry: Registry) -> None:
+    """First visit, empty cache: what crosses the wire and when the sign-in form is painted."""
+    page.goto(registry.base)
+    page.get_by_label("API token").wait_for()
+    figures = page.evaluate(
+        """() => {
+            const [nav] = performance.getEntriesByType('navigation');
+            const resources = performance.getEntriesByType('resource');
+            const paint = performance.getEntriesByName('first-contentful-paint')[0];
+            const sum = (key) => nav[key] + resources.reduce((s, r) => s + r[key], 0);
+            return {
+              requests: 1 + resources.length,
+              transferredBytes: sum('transferSize'),
+              decodedBytes: sum('decodedBodySize'),
+              firstContentfulPaintMs: paint ? Math.round(paint.startTime) : null,
+              domContentLoadedMs: Math.round(nav.domContentLoadedEventEnd),
+            };
+        }"""
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "first-load.json").write_text(json.dumps(figures, indent=2) + "\n")
+    # Sizes are deterministic (timings are not, and are only recorded): every
+    # asset is compressed, and the whole dashboard stays small.
+    assert figures["transferredBytes"] < 60_000, figures
+    assert figures["transferredBytes"] < figures["decodedBytes"], figures

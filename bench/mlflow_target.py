@@ -1,10 +1,8 @@
 """The peer: MLflow's tracking server from PyPI, seeded and loaded over its REST API.
 
-It gets its own venv in .bench/mlflow-venv, so its dependencies never meet ours.
+Installed and started by bench/mlflow_server.py (its own venv in .bench/mlflow-venv).
 """
 
-import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from bench.config import BENCH_DIR
+from bench import mlflow_server
 from bench.operation import (
     CEILING,
     CREATE_VERSION,
@@ -22,20 +20,8 @@ from bench.operation import (
     Operation,
     json_body,
 )
-from bench.server_process import free_port, running_server
 
-VENV = BENCH_DIR / "mlflow-venv"
-MLFLOW = VENV / "bin" / "mlflow"
-# Records what the venv was installed with, so a change here reinstalls.
-STAMP = VENV / ".bench-requirements"
-# uvicorn[standard] brings uvloop and httptools, which the registry serves with too.
-# Without them MLflow's asyncio sockets lack TCP_NODELAY: each response's body waits
-# for the client's delayed ACK of its headers, a 40 ms stall that would be measured
-# instead of MLflow itself.
-REQUIREMENTS = ("mlflow>=3,<4", "uvicorn[standard]")
 WORKERS = 2
-# The first start creates its database and runs MLflow's migrations.
-STARTUP_TIMEOUT_S = 180.0
 
 API = "/api/2.0/mlflow"
 CREATE_MODEL = "bench-create"
@@ -51,56 +37,16 @@ class MlflowTarget:
     name = "mlflow"
 
     def prepare(self) -> None:
-        wanted = "\n".join(REQUIREMENTS)
-        if MLFLOW.exists() and STAMP.exists() and STAMP.read_text() == wanted:
-            print(f"mlflow: using {MLFLOW}")
-            return
-        print(f"mlflow: installing {', '.join(REQUIREMENTS)} from PyPI into {VENV}")
-        subprocess.run(["python3", "-m", "venv", str(VENV)], check=True)
-        log_path = BENCH_DIR / "mlflow-pip.log"
-        with log_path.open("wb") as log:
-            completed = subprocess.run(
-                [str(VENV / "bin" / "python"), "-m", "pip", "install", *REQUIREMENTS],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
-        if completed.returncode != 0 or not MLFLOW.exists():
-            raise RuntimeError(f"pip install {' '.join(REQUIREMENTS)} failed; see {log_path}")
-        STAMP.write_text(wanted)
-        print(f"mlflow: installed {self.version()}")
+        if mlflow_server.installed():
+            print(f"mlflow: using {mlflow_server.MLFLOW}")
+        mlflow_server.install()
 
     def version(self) -> str:
-        completed = subprocess.run(
-            [str(MLFLOW), "--version"], capture_output=True, text=True, check=True
-        )
-        return completed.stdout.strip()
+        return mlflow_server.version()
 
     @contextmanager
     def serve(self, workdir: Path) -> Iterator[str]:
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        command = [
-            str(MLFLOW),
-            "server",
-            f"--backend-store-uri=sqlite:///{workdir}/mlflow.db",
-            f"--default-artifact-root={workdir}/artifacts",
-            "--host=127.0.0.1",
-            f"--port={port}",
-            f"--workers={WORKERS}",
-            *_optional_flags(port),
-        ]
-        log_path = workdir / "mlflow.log"
-        env = {
-            **os.environ,
-            # Telemetry would try to reach the internet from inside the measured server.
-            "MLFLOW_DISABLE_TELEMETRY": "true",
-            "DO_NOT_TRACK": "true",
-            # The job runner (8 extra processes for GenAI scorers and periodic tasks) has
-            # nothing to do with the registry and would take CPU from the measured workers.
-            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-        }
-        with running_server(command, env, f"{base_url}/health", log_path, STARTUP_TIMEOUT_S):
+        with mlflow_server.serving(workdir, workers=WORKERS) as base_url:
             yield base_url
 
     def seed(self, base_url: str) -> list[Operation]:
@@ -144,20 +90,6 @@ def _operations() -> list[Operation]:
         Operation(LIST_VERSIONS, "GET", API + search, body_error_marker=ERROR_MARKER),
         Operation(CEILING, "GET", "/health"),
     ]
-
-
-def _optional_flags(port: int) -> list[str]:
-    """Flags that only some MLflow 3.x versions have, added where this one does."""
-    help_text = subprocess.run(
-        [str(MLFLOW), "server", "--help"], capture_output=True, text=True, check=True
-    ).stdout
-    flags = []
-    if "--allowed-hosts" in help_text:
-        flags.append(f"--allowed-hosts=127.0.0.1:{port},localhost:{port}")
-    if "--uvicorn-opts" in help_text:
-        # A log line per request costs both servers alike; the registry logs none by default.
-        flags.append("--uvicorn-opts=--no-access-log")
-    return flags
 
 
 def _version_request(model: str) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class StageChangeCause(Enum):
     ROLLBACK = ChangeCause.ROLLBACK.value
     APPROVAL = ChangeCause.APPROVAL.value
     ARCHIVE_EXISTING = ChangeCause.ARCHIVE_EXISTING.value
+    IMPORT = ChangeCause.IMPORT.value
 
 
 @strawberry.enum(description="Why an alias moved.")

@@ -14,6 +14,7 @@ from server import lifecycle, logs
 from server.bootstrap import announce, secret_key_problem, startup_problem
 from server.client_cli import add_client_commands, run_client
 from server.metrics_processes import share_between_workers
+from server.mlflow_import.command import add_import_commands
 from server.secrets_cli import add_secrets_commands, run_secrets_command
 from server.settings import get_settings
 from server.token_cli import add_token_commands, run_token_command
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_token_commands(commands)
     add_secrets_commands(commands)
     add_client_commands(commands)
+    add_import_commands(commands)
     return parser
 
 
@@ -137,6 +139,10 @@ def _run(argv: Sequence[str] | None) -> int:
         return run_token_command(args)
     if hasattr(args, "secrets_handler"):
         return run_secrets_command(args)
+    if hasattr(args, "import_handler"):
+        # The summary on stdout and the progress on stderr are the output; no logs.
+        logging.basicConfig(level=logging.WARNING)
+        return int(args.import_handler(args))
     if hasattr(args, "client"):
         # CI reads the JSON on stdout and the reason on stderr; no request logs.
         logging.basicConfig(level=logging.WARNING)

@@ -151,6 +151,18 @@ class Settings(BaseSettings):
         default=None, validation_alias="OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
     )
 
+    # `modelreg import mlflow` authenticates to MLflow as the MLflow client does, from
+    # its own variables: a bearer token, or basic auth (username and password).
+    mlflow_tracking_token: str | None = Field(
+        default=None, repr=False, validation_alias="MLFLOW_TRACKING_TOKEN"
+    )
+    mlflow_tracking_username: str | None = Field(
+        default=None, validation_alias="MLFLOW_TRACKING_USERNAME"
+    )
+    mlflow_tracking_password: str | None = Field(
+        default=None, repr=False, validation_alias="MLFLOW_TRACKING_PASSWORD"
+    )
+
     @field_validator("secret_key_previous", mode="before")
     @classmethod
     def _one_key_or_a_list(cls, value: object) -> object:

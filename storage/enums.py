@@ -17,6 +17,8 @@ class ChangeCause(StrEnum):
     ROLLBACK = "rollback"
     APPROVAL = "approval"
     ARCHIVE_EXISTING = "archive_existing"
+    # Copied from another registry (`modelreg import mlflow`).
+    IMPORT = "import"
 
 
 class AliasChangeCause(StrEnum):

@@ -55,6 +55,12 @@ _TOUCH = (
 )
 _TOUCH_DESCRIBE = _TOUCH.values(description=bindparam("new_description"))
 _ALLOCATE = _TOUCH.values(last_version=models.c.last_version + 1).returning(models.c.last_version)
+_COUNTER = select(models.c.last_version).where(models.c.id == bindparam("match_id"))
+_RAISE_COUNTER = (
+    update(models)
+    .where(models.c.id == bindparam("match_id"), models.c.last_version < bindparam("at_least"))
+    .values(last_version=bindparam("at_least"))
+)
 
 
 class ModelOrder(StrEnum):
@@ -68,16 +74,25 @@ def record(row: AnyRow) -> ModelRecord:
 
 
 async def insert_model(
-    conn: AsyncConnection, *, name: str, description: str, actor: str, now: datetime
+    conn: AsyncConnection,
+    *,
+    name: str,
+    description: str,
+    actor: str,
+    now: datetime,
+    created_at: datetime | None = None,
 ) -> ModelRecord | None:
-    """Insert a model; None when the name is taken (no exception, no aborted transaction)."""
+    """Insert a model; None when the name is taken (no exception, no aborted transaction).
+
+    `created_at` differs from `now` only for a model copied from another registry.
+    """
     statement = (
         insert_on_conflict(conn, models)
         .values(
             name=name,
             description=description,
             last_version=0,
-            created_at=now,
+            created_at=created_at or now,
             updated_at=now,
             created_by=actor,
             updated_by=actor,
@@ -131,6 +146,16 @@ async def allocate_version(
     if row is None:
         return None
     return record(row), row.last_version
+
+
+async def version_counter(conn: AsyncConnection, model_id: int) -> int:
+    """The highest version number the model has given out (deleted versions included)."""
+    return int((await conn.execute(_COUNTER, {"match_id": model_id})).scalar_one())
+
+
+async def raise_version_counter(conn: AsyncConnection, model_id: int, at_least: int) -> None:
+    """Make the next allocated number exceed `at_least` (versions copied with their numbers)."""
+    await conn.execute(_RAISE_COUNTER, {"match_id": model_id, "at_least": at_least})
 
 
 async def delete_model(conn: AsyncConnection, model_id: int) -> None:

@@ -131,7 +131,9 @@ async def insert_version(
     now: datetime,
     logged_model_id: str | None = None,
     run_link: str | None = None,
+    created_at: datetime | None = None,
 ) -> VersionRecord:
+    """Insert a version in NONE; `created_at` differs from `now` only for an imported one."""
     values: dict[str, Any] = {
         "model_id": model_id,
         "version": version,
@@ -142,7 +144,7 @@ async def insert_version(
         "description": description,
         "metrics": dict(metrics),
         "params": dict(params),
-        "created_at": now,
+        "created_at": created_at or now,
         "updated_at": now,
         "created_by": actor,
         "updated_by": actor,

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := schema resolvers webhooks storage server dashboard
 
-.PHONY: run test lint typecheck pytest schema bench fuzz clean chromium
+.PHONY: run test lint typecheck pytest mlflow-peer schema bench fuzz clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +28,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(PACKAGES) tests bench
 
-pytest: $(STAMP)
+pytest: $(STAMP) mlflow-peer
 	$(BIN)/pytest
 
 # The dashboard's browser tests drive Debian's Chromium (Playwright's own browser
 # download is not used); they skip without it, and fail under CI=true. Needs root.
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+# MLflow's server in .bench/mlflow-venv, for the import tests and the bench's peer:
+# installed before pytest starts (about a minute from PyPI, once), not inside a test.
+mlflow-peer: $(STAMP)
+	$(BIN)/python -m bench.mlflow_server
 
 # Re-export schema/schema.graphql after changing the GraphQL surface.
 schema: $(STAMP)

@@ -5,8 +5,10 @@ numbers, tags, aliases and two Production versions of one model; each test
 imports it into a fresh registry database (SQLite and PostgreSQL).
 """
 
+import asyncio
 import io
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,19 +21,20 @@ from sqlalchemy import func, select
 from bench import mlflow_server
 from resolvers.authorization import Principal
 from resolvers.context import RequestContext
-from resolvers.imports.outcome import ImportSummary, ModelStatus
+from resolvers.imports.outcome import ImportSummary, ModelOutcome, ModelStatus
 from resolvers.versions import NewVersion, create_version
 from server.mlflow_import.command import run_import
-from server.mlflow_import.reader import Credentials
+from server.mlflow_import.progress import Progress
+from server.mlflow_import.reader import Credentials, MlflowUnavailable
 from storage.database import Database, create_database
 from storage.enums import Role
 from storage.tables import webhook_events
 from tests.audit_rows import audit_rows
 from tests.conftest import FAST_WEBHOOKS, _under_ci, serving
 from tests.graphql import GraphQLClient
-from tests.receiver import Receiver
+from tests.receiver import Receiver, Reply
 from tests.snapshot import snapshot
-from tests.test_serve_process import MODELREG, environment
+from tests.test_serve_process import MODELREG, environment, free_port
 from tests.webhook_client import create_webhook
 
 API = "/api/2.0/mlflow"
@@ -174,7 +177,7 @@ async def event_types(db: Database) -> dict[str, int]:
         rows = await conn.execute(
             select(webhook_events.c.type, func.count()).group_by(webhook_events.c.type)
         )
-        return {kind: count for kind, count in rows.all()}
+        return {kind: int(count) for kind, count in rows.all()}
 
 
 async def test_import_copies_models_versions_aliases_and_stages_once(
@@ -319,3 +322,173 @@ async def test_a_dry_run_reports_the_changes_and_writes_nothing(
     assert "[3/3]" in progress
     assert await snapshot(db) == before
     assert await audit_rows(db) == audit_before
+
+
+async def test_a_second_import_brings_over_what_changed_in_mlflow(
+    mlflow: Mlflow, db: Database, database_url: str
+) -> None:
+    mlflow.call("POST", "/registered-models/create", {"name": "growing"})
+    try:
+        for number in (1, 2):
+            mlflow.create_version("growing", f"s3://models/growing/{number}")
+        await imported(mlflow, database_url)
+        mlflow.create_version("growing", "s3://models/growing/3")
+        mlflow.stage("growing", 2, "Production")
+        mlflow.call(
+            "PATCH",
+            "/model-versions/update",
+            {"name": "growing", "version": "1", "description": "first"},
+        )
+        mlflow.call(
+            "POST", "/registered-models/set-tag", {"name": "growing", "key": "team", "value": "ml"}
+        )
+        mlflow.call(
+            "POST", "/registered-models/alias", {"name": "growing", "alias": "live", "version": "2"}
+        )
+
+        summary, _ = await imported(mlflow, database_url)
+
+        (growing,) = [o for o in summary.outcomes if o.name == "growing"]
+        assert growing.status == ModelStatus.UPDATED
+        assert (growing.versions_created, growing.versions_updated, growing.versions_unchanged) == (
+            1,
+            2,
+            0,
+        )
+        assert (growing.aliases_created, growing.aliases_moved) == (1, 0)
+        assert summary.changes == 1 + 1 + 2 + 1
+        async with serving(db) as api:
+            found = await model(api, "growing")
+        assert found["tags"] == [{"key": "team", "value": "ml"}]
+        assert found["aliases"] == [{"alias": "live", "version": 2}]
+        versions = versions_of(found)
+        assert (versions[1]["description"], versions[2]["stage"], sorted(versions)) == (
+            "first",
+            "PRODUCTION",
+            [1, 2, 3],
+        )
+        (moved,) = [e["node"] for e in found["stageHistory"]["edges"]]
+        assert (moved["version"], moved["toStage"], moved["cause"]) == (2, "PRODUCTION", "IMPORT")
+    finally:
+        mlflow.call("DELETE", "/registered-models/delete", {"name": "growing"})
+
+
+async def test_mlflow_credentials_are_sent_and_a_refusal_says_how_to_pass_them(
+    db: Database, database_url: str, receiver: Receiver
+) -> None:
+    search = f"{API}/registered-models/search?max_results=1000"
+    receiver.script(search, Reply(401, b'{"error_code": "UNAUTHENTICATED"}'))
+    before = await snapshot(db)
+
+    for credentials, header in (
+        (Credentials(token="mlflow-secret"), "Bearer mlflow-secret"),
+        (Credentials(username="ana", password="pw"), "Basic YW5hOnB3"),
+    ):
+        with pytest.raises(MlflowUnavailable, match="pass --token, or set MLFLOW_TRACKING_TOKEN"):
+            await run_import(receiver.url(""), credentials, database_url)
+        assert receiver.at(search)[-1].headers["authorization"] == header
+
+    assert await snapshot(db) == before
+
+
+def migrated(sqlite_template: Path, path: Path) -> dict[str, str]:
+    """The environment of a command on a fresh, migrated SQLite file at `path`."""
+    shutil.copyfile(sqlite_template, path)
+    return environment(path)
+
+
+def test_the_command_prints_a_summary_and_exits_1_when_a_model_was_refused(
+    mlflow: Mlflow, tmp_path: Path, sqlite_template: Path
+) -> None:
+    env = migrated(sqlite_template, tmp_path / "import.db")
+    command = [MODELREG, "import", "mlflow", "--from", mlflow.url]
+
+    first = subprocess.run(
+        [*command, "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {
+        "origin": f"MLflow at {mlflow.url}",
+        "dryRun": False,
+        "models": {"created": 3, "updated": 0, "unchanged": 0, "refused": 0},
+        "versions": {"created": 5, "updated": 0, "unchanged": 0},
+        "aliases": {"created": 2, "moved": 0, "unchanged": 0},
+        "changed": 10,
+        "notes": [
+            {
+                "model": "fraud",
+                "note": "MLflow holds versions 3, 5 in Production; version 5 is imported as "
+                "PRODUCTION, version 3 as ARCHIVED",
+            }
+        ],
+        "refused": [],
+    }
+    # Not a terminal: one plain line per model.
+    assert [line.split(":")[0] for line in first.stderr.splitlines()] == [
+        "[1/3] churn",
+        "[2/3] empty",
+        "[3/3] fraud",
+    ]
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[1:] == [
+        "models:   0 created, 0 updated, 3 unchanged, 0 refused",
+        "versions: 0 created, 0 updated, 5 unchanged",
+        "aliases:  0 created, 0 moved, 2 unchanged",
+        "note: fraud: MLflow holds versions 3, 5 in Production; version 5 is imported as "
+        "PRODUCTION, version 3 as ARCHIVED",
+        "0 changed",
+    ]
+
+    conflicting = migrated(sqlite_template, tmp_path / "conflict.db")
+    asyncio.run(register(conflicting["MODELREG_DATABASE_URL"], "churn", "s3://elsewhere/churn"))
+    refused = subprocess.run(command, env=conflicting, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1
+    assert "models:   2 created, 0 updated, 0 unchanged, 1 refused" in refused.stdout
+    assert "refused: churn: CONFLICT: model 'churn' conflicts" in refused.stdout
+
+
+def test_an_unreachable_mlflow_imports_nothing(tmp_path: Path, sqlite_template: Path) -> None:
+    env = migrated(sqlite_template, tmp_path / "import.db")
+    url = f"http://127.0.0.1:{free_port()}"
+
+    result = subprocess.run(
+        [MODELREG, "import", "mlflow", "--from", url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"modelreg: nothing was imported: cannot reach MLflow at {url}")
+
+
+async def register(database_url: str, name: str, source: str) -> None:
+    """A version made straight through the use case, as an admin."""
+    db = create_database(database_url)
+    try:
+        ctx = RequestContext(db, principal=Principal(name="setup", role=Role.ADMIN))
+        await create_version(ctx, NewVersion(model_name=name, source=source))
+    finally:
+        await db.dispose()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_redrawn_in_place_on_a_terminal() -> None:
+    terminal = Terminal()
+    progress = Progress(4, terminal, dry_run=False)
+    for name in ("a", "b"):
+        progress.advance(ModelOutcome(name, ModelStatus.CREATED))
+    progress.close()
+
+    first, second = terminal.getvalue().rstrip("\n").split("\r")[1:]
+    assert first.startswith("importing [" + "#" * 7 + "-" * 23 + "] 1/4 models  a")
+    assert second.startswith("importing [" + "#" * 15 + "-" * 15 + "] 2/4 models  b")
+    assert terminal.getvalue().endswith("\n")

@@ -30,12 +30,11 @@ from storage.database import Database, create_database
 from storage.enums import Role
 from storage.tables import webhook_events
 from tests.audit_rows import audit_rows
-from tests.conftest import FAST_WEBHOOKS, _under_ci, serving
+from tests.conftest import _under_ci, serving
 from tests.graphql import GraphQLClient
 from tests.receiver import Receiver, Reply
 from tests.snapshot import snapshot
 from tests.test_serve_process import MODELREG, environment, free_port
-from tests.webhook_client import create_webhook
 
 API = "/api/2.0/mlflow"
 ACTOR = "mlflow-import"
@@ -162,29 +161,18 @@ def versions_of(found: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return {e["node"]["version"]: e["node"] for e in found["versions"]["edges"]}
 
 
-async def registry(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """The database without the dispatcher's bookkeeping, which moves as it delivers."""
-    tables = await snapshot(db)
-    return {
-        name: rows
-        for name, rows in tables.items()
-        if name not in {"webhooks", "webhook_deliveries", "webhook_attempts"}
-    }
-
-
-async def event_types(db: Database) -> dict[str, int]:
+async def events(db: Database) -> dict[tuple[str, str | None], int]:
+    """How many events of each (type, actor) the event log holds."""
     async with db.read() as conn:
-        rows = await conn.execute(
-            select(webhook_events.c.type, func.count()).group_by(webhook_events.c.type)
-        )
-        return {kind: int(count) for kind, count in rows.all()}
+        kind, actor = webhook_events.c.type, webhook_events.c.actor
+        rows = await conn.execute(select(kind, actor, func.count()).group_by(kind, actor))
+        return {(row[0], row[1]): int(row[2]) for row in rows}
 
 
 async def test_import_copies_models_versions_aliases_and_stages_once(
-    mlflow: Mlflow, db: Database, database_url: str, receiver: Receiver
+    mlflow: Mlflow, db: Database, database_url: str
 ) -> None:
-    async with serving(db, FAST_WEBHOOKS, gated=True) as api:
-        await create_webhook(api, receiver.url())
+    async with serving(db, gated=True) as api:
         summary, progress = await imported(mlflow, database_url)
 
         assert outcomes(summary) == dict.fromkeys(SEEDED, ModelStatus.CREATED)
@@ -246,24 +234,24 @@ async def test_import_copies_models_versions_aliases_and_stages_once(
         assert churn[1]["stage"] == "NONE"
         assert versions_of(await model(api, "empty")) == {}
 
-        assert await event_types(db) == {
-            "model.created": 3,
-            "model_version.created": 5,
-            "model_version.stage_changed": 4,
-            "alias.set": 2,
+        assert await events(db) == {
+            ("model.created", ACTOR): 3,
+            ("model_version.created", ACTOR): 5,
+            ("model_version.stage_changed", ACTOR): 4,
+            ("alias.set", ACTOR): 2,
         }
         audit = [r for r in await audit_rows(db) if r["action"] == "importModel"]
         assert sorted(r["model_name"] for r in audit) == sorted(SEEDED)
         assert {(r["actor"], r["result"]) for r in audit} == {(ACTOR, "OK")}
 
         # Again: nothing changes, not even a history row, an event or an audit row.
-        before, audit_before = await registry(db), await audit_rows(db)
+        before, audit_before = await snapshot(db), await audit_rows(db)
         summary, _ = await imported(mlflow, database_url)
         assert outcomes(summary) == dict.fromkeys(SEEDED, ModelStatus.UNCHANGED)
         assert summary.changes == 0
         assert summary.total("versions_unchanged") == 5
         assert summary.total("aliases_unchanged") == 2
-        assert await registry(db) == before
+        assert await snapshot(db) == before
         assert await audit_rows(db) == audit_before
 
         # The counter went past the highest imported number: the next version is 7.

@@ -28,6 +28,7 @@ from server.mlflow_import.progress import Progress
 from server.mlflow_import.reader import Credentials, MlflowUnavailable
 from storage.database import Database, create_database
 from storage.enums import Role
+from storage.tables import models as models_table
 from storage.tables import webhook_events
 from tests.audit_rows import audit_rows
 from tests.conftest import _under_ci, serving
@@ -38,7 +39,12 @@ from tests.test_serve_process import MODELREG, environment, free_port
 
 API = "/api/2.0/mlflow"
 ACTOR = "mlflow-import"
-SEEDED = ("churn", "empty", "fraud")
+# In MLflow's order (by name). A name with a space and one with a quote: MLflow
+# accepts both, and so does modelreg.
+SEEDED = ("churn", "empty", "fraud", "fraud detector", "it's")
+VERSIONS = 4 + 1 + 1 + 1
+ALIASES = 2
+CHANGES = len(SEEDED) + VERSIONS + ALIASES
 
 MODEL = """
 query($name: String!) {
@@ -47,7 +53,7 @@ query($name: String!) {
     tags { key value }
     aliases { alias version }
     versions(first: 100) { edges { node {
-      version stage source runId description createdBy tags { key value }
+      version stage source runId modelId description createdBy tags { key value }
     } } }
     stageHistory(first: 100) { edges { node {
       version fromStage toStage cause actor comment overrideReason
@@ -88,7 +94,8 @@ class Mlflow:
 
 def seed(mlflow: Mlflow) -> None:
     """fraud: versions 1, 3, 5, 6 (2 and 4 deleted), two in Production, tags and aliases;
-    churn: one version without a run; empty: no versions."""
+    churn: one version without a run; empty: no versions; fraud detector: MLflow 3's
+    logged model in Production; it's: one version."""
     mlflow.call(
         "POST",
         "/registered-models/create",
@@ -120,6 +127,13 @@ def seed(mlflow: Mlflow) -> None:
     mlflow.call("POST", "/registered-models/create", {"name": "churn"})
     mlflow.create_version("churn", "s3://models/churn/1")
     mlflow.call("POST", "/registered-models/create", {"name": "empty"})
+    logged = mlflow.call("POST", "/logged-models", {"experiment_id": "0", "name": "detector"})
+    logged_model_id = logged["model"]["info"]["model_id"]
+    mlflow.call("POST", "/registered-models/create", {"name": "fraud detector"})
+    mlflow.create_version("fraud detector", f"models:/{logged_model_id}", model_id=logged_model_id)
+    mlflow.stage("fraud detector", 1, "Production")
+    mlflow.call("POST", "/registered-models/create", {"name": "it's"})
+    mlflow.create_version("it's", "s3://models/its/1", run_id="r1")
 
 
 @pytest.fixture(scope="module")
@@ -176,15 +190,15 @@ async def test_import_copies_models_versions_aliases_and_stages_once(
         summary, progress = await imported(mlflow, database_url)
 
         assert outcomes(summary) == dict.fromkeys(SEEDED, ModelStatus.CREATED)
-        assert summary.total("versions_created") == 5
-        assert summary.total("aliases_created") == 2
-        assert summary.changes == 3 + 5 + 2
+        assert summary.total("versions_created") == VERSIONS
+        assert summary.total("aliases_created") == ALIASES
+        assert summary.changes == CHANGES
         (fraud_outcome,) = [o for o in summary.outcomes if o.name == "fraud"]
         assert fraud_outcome.notes == (
             "MLflow holds versions 3, 5 in Production; version 5 is imported as PRODUCTION, "
             "version 3 as ARCHIVED",
         )
-        assert progress.splitlines()[-1].startswith("[3/3] ")
+        assert progress.splitlines()[-1].startswith("[5/5] ")
 
         fraud = await model(api, "fraud")
         assert fraud["description"] == "Scores card payments"
@@ -233,11 +247,17 @@ async def test_import_copies_models_versions_aliases_and_stages_once(
         assert churn[1]["runId"] is None
         assert churn[1]["stage"] == "NONE"
         assert versions_of(await model(api, "empty")) == {}
+        (detector,) = versions_of(await model(api, "fraud detector")).values()
+        assert detector["stage"] == "PRODUCTION"
+        assert detector["source"] == f"models:/{detector['modelId']}"
+        assert detector["modelId"].startswith("m-")
+        (its,) = versions_of(await model(api, "it's")).values()
+        assert (its["source"], its["runId"]) == ("s3://models/its/1", "r1")
 
         assert await events(db) == {
-            ("model.created", ACTOR): 3,
-            ("model_version.created", ACTOR): 5,
-            ("model_version.stage_changed", ACTOR): 4,
+            ("model.created", ACTOR): 5,
+            ("model_version.created", ACTOR): VERSIONS,
+            ("model_version.stage_changed", ACTOR): 5,
             ("alias.set", ACTOR): 2,
         }
         audit = [r for r in await audit_rows(db) if r["action"] == "importModel"]
@@ -249,7 +269,7 @@ async def test_import_copies_models_versions_aliases_and_stages_once(
         summary, _ = await imported(mlflow, database_url)
         assert outcomes(summary) == dict.fromkeys(SEEDED, ModelStatus.UNCHANGED)
         assert summary.changes == 0
-        assert summary.total("versions_unchanged") == 5
+        assert summary.total("versions_unchanged") == VERSIONS
         assert summary.total("aliases_unchanged") == 2
         assert await snapshot(db) == before
         assert await audit_rows(db) == audit_before
@@ -274,9 +294,8 @@ async def test_a_conflicting_version_refuses_its_model_and_changes_nothing_of_it
         summary, progress = await imported(mlflow, database_url)
 
         assert outcomes(summary) == {
+            **dict.fromkeys(SEEDED, ModelStatus.CREATED),
             "churn": ModelStatus.REFUSED,
-            "empty": ModelStatus.CREATED,
-            "fraud": ModelStatus.CREATED,
         }
         (refused,) = summary.refused
         assert refused.refusal == (
@@ -303,11 +322,11 @@ async def test_a_dry_run_reports_the_changes_and_writes_nothing(
     summary, progress = await imported(mlflow, database_url, dry_run=True)
 
     assert outcomes(summary) == dict.fromkeys(SEEDED, ModelStatus.CREATED)
-    assert summary.changes == 10
+    assert summary.changes == CHANGES
     assert any(
         "version 5 is imported as PRODUCTION" in n for o in summary.outcomes for n in o.notes
     )
-    assert "[3/3]" in progress
+    assert "[5/5]" in progress
     assert await snapshot(db) == before
     assert await audit_rows(db) == audit_before
 
@@ -398,10 +417,10 @@ def test_the_command_prints_a_summary_and_exits_1_when_a_model_was_refused(
     assert json.loads(first.stdout) == {
         "origin": f"MLflow at {mlflow.url}",
         "dryRun": False,
-        "models": {"created": 3, "updated": 0, "unchanged": 0, "refused": 0},
-        "versions": {"created": 5, "updated": 0, "unchanged": 0},
+        "models": {"created": 5, "updated": 0, "unchanged": 0, "refused": 0},
+        "versions": {"created": VERSIONS, "updated": 0, "unchanged": 0},
         "aliases": {"created": 2, "moved": 0, "unchanged": 0},
-        "changed": 10,
+        "changed": CHANGES,
         "notes": [
             {
                 "model": "fraud",
@@ -412,17 +431,15 @@ def test_the_command_prints_a_summary_and_exits_1_when_a_model_was_refused(
         "refused": [],
     }
     # Not a terminal: one plain line per model.
-    assert [line.split(":")[0] for line in first.stderr.splitlines()] == [
-        "[1/3] churn",
-        "[2/3] empty",
-        "[3/3] fraud",
+    assert [line.split(": ")[0] for line in first.stderr.splitlines()] == [
+        f"[{i}/5] {name}" for i, name in enumerate(SEEDED, 1)
     ]
 
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[1:] == [
-        "models:   0 created, 0 updated, 3 unchanged, 0 refused",
-        "versions: 0 created, 0 updated, 5 unchanged",
+        "models:   0 created, 0 updated, 5 unchanged, 0 refused",
+        f"versions: 0 created, 0 updated, {VERSIONS} unchanged",
         "aliases:  0 created, 0 moved, 2 unchanged",
         "note: fraud: MLflow holds versions 3, 5 in Production; version 5 is imported as "
         "PRODUCTION, version 3 as ARCHIVED",
@@ -433,7 +450,7 @@ def test_the_command_prints_a_summary_and_exits_1_when_a_model_was_refused(
     asyncio.run(register(conflicting["MODELREG_DATABASE_URL"], "churn", "s3://elsewhere/churn"))
     refused = subprocess.run(command, env=conflicting, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 1
-    assert "models:   2 created, 0 updated, 0 unchanged, 1 refused" in refused.stdout
+    assert "models:   4 created, 0 updated, 0 unchanged, 1 refused" in refused.stdout
     assert "refused: churn: CONFLICT: model 'churn' conflicts" in refused.stdout
 
 
@@ -480,3 +497,33 @@ def test_progress_is_a_bar_redrawn_in_place_on_a_terminal() -> None:
     assert first.startswith("importing [" + "#" * 7 + "-" * 23 + "] 1/4 models  a")
     assert second.startswith("importing [" + "#" * 15 + "-" * 15 + "] 2/4 models  b")
     assert terminal.getvalue().endswith("\n")
+
+
+async def test_models_that_cannot_be_read_or_named_here_are_refused_and_the_rest_imported(
+    mlflow: Mlflow, db: Database, database_url: str
+) -> None:
+    # MLflow's filter strings have no escapes: a name with both quotes cannot be searched.
+    # `?` is a name MLflow takes that a models:/ URI cannot carry, so modelreg refuses it.
+    unsearchable, unnamable = 'say "it\'s"', "why?"
+    for name in (unsearchable, unnamable):
+        mlflow.call("POST", "/registered-models/create", {"name": name})
+        mlflow.create_version(name, "s3://models/odd/1")
+    try:
+        summary, _ = await imported(mlflow, database_url)
+    finally:
+        for name in (unsearchable, unnamable):
+            mlflow.call("DELETE", "/registered-models/delete", {"name": name})
+
+    assert outcomes(summary) == {
+        **dict.fromkeys(SEEDED, ModelStatus.CREATED),
+        unsearchable: ModelStatus.REFUSED,
+        unnamable: ModelStatus.REFUSED,
+    }
+    reasons = {o.name: o.refusal for o in summary.refused}
+    assert reasons[unsearchable] == (
+        "UNREADABLE: its name holds both ' and \", which MLflow's search filter cannot quote"
+    )
+    assert str(reasons[unnamable]).startswith("BAD_USER_INPUT: ")
+    async with db.read() as conn:
+        names = (await conn.execute(select(models_table.c.name))).scalars().all()
+    assert sorted(names) == sorted(SEEDED)

@@ -4,6 +4,7 @@ The import copies what the source holds and deletes nothing: tags, aliases
 and versions that only this registry has stay as they are. A version that
 exists on both sides must be the same version (source, run id and logged
 model id are immutable); anything else is a conflict that refuses the model.
+The run link is copied with a new version and not compared (a link, not an identity).
 """
 
 from collections.abc import Mapping
@@ -178,6 +179,7 @@ def _immutable_mismatch(version: ImportedVersion, held: VersionRecord) -> str:
         for field, here, wanted in (
             ("source", held.source, version.source),
             ("run id", held.run_id, version.run_id),
+            ("logged model id", held.logged_model_id, version.logged_model_id),
         )
         if here != wanted
     ]

@@ -17,8 +17,10 @@ class ImportedVersion:
     stage: Stage
     created_at: datetime
     tags: tuple[tuple[str, str], ...] = ()
-    # MLflow 3's logged-model id (`models:/m-...`); None for versions logged without one.
+    # MLflow 3's logged-model id (`m-...`); None for versions logged without one.
     logged_model_id: str | None = None
+    # The tracking server's link to the run: copied when the version is created.
+    run_link: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,8 @@ def checked(model: ImportedModel) -> ImportedModel:
             validation.version_number(version.version)
             validation.text(version.source, "source", validation.SOURCE_MAX, required=True)
             validation.text(version.run_id, "runId", validation.RUN_ID_MAX)
+            validation.text(version.logged_model_id, "modelId", validation.RUN_ID_MAX)
+            validation.text(version.run_link, "runLink", validation.SOURCE_MAX)
             validation.text(version.description, "description", validation.DESCRIPTION_MAX)
             _checked_tags(version.tags)
         except BadUserInput as error:

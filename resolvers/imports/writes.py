@@ -132,6 +132,8 @@ async def _versions(
             params={},
             actor=ctx.actor,
             now=now,
+            logged_model_id=new.logged_model_id,
+            run_link=new.run_link,
             created_at=new.created_at,
         )
         await tags.set_tags(conn, TagOwner.VERSION, record.id, new.tags)

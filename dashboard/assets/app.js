@@ -2,7 +2,7 @@
 
 import { AuthError, gql, onAuthFailure } from "./api.js";
 import { h, message, replace } from "./dom.js";
-import { RegistryEvents } from "./events.js";
+import { about, RegistryEvents } from "./events.js";
 import { graphqlSocketUrl, LiveClient, STATUS } from "./live.js";
 import * as session from "./session.js";
 import { approvalsView } from "./views/approvals.js";
@@ -57,6 +57,24 @@ const live = new LiveClient({
 const events = new RegistryEvents(live);
 
 let current = null; // the AbortController of the page on screen
+let signedInScope = null; // aborted at sign-out: what lives as long as the session
+let pendingCount = null; // requests waiting for a decision, shown beside "Approvals"
+
+const PENDING = "query Pending { transitionRequests(first: 1, filter: {status: PENDING}) { totalCount } }";
+
+function pendingLabel() {
+  return pendingCount ? `${pendingCount} pending` : "";
+}
+
+async function refreshPending() {
+  try {
+    pendingCount = (await gql(PENDING)).transitionRequests.totalCount;
+  } catch {
+    return; // the page shows errors; the count just stays as it was
+  }
+  const badge = nav.querySelector("[data-pending]");
+  if (badge) badge.textContent = pendingLabel();
+}
 
 function parseHash() {
   const raw = window.location.hash.startsWith("#/") ? window.location.hash.slice(1) : "/models";
@@ -76,7 +94,12 @@ function renderChrome(path) {
   const viewer = session.currentViewer();
   const links = viewer
     ? NAV.filter((item) => !item.role || session.atLeast(item.role)).map((item) =>
-        h("a", { href: item.href, "aria-current": path.startsWith(item.path) ? "page" : null }, item.label),
+        h(
+          "a",
+          { href: item.href, "aria-current": path.startsWith(item.path) ? "page" : null },
+          item.label,
+          item.path === "/approvals" ? [" ", h("span", { class: "count", "data-pending": "" }, pendingLabel())] : null,
+        ),
       )
     : [];
   replace(nav, links);
@@ -130,6 +153,9 @@ function signedIn(viewer) {
   session.setViewer(viewer);
   live.start();
   events.start();
+  signedInScope = new AbortController();
+  events.on(about.requests(), refreshPending, signedInScope.signal);
+  refreshPending();
   const { path } = parseHash();
   if (path === "/sign-in") navigate("#/models", { replace: true });
   else route();
@@ -138,6 +164,8 @@ function signedIn(viewer) {
 
 function signOut(reason) {
   session.signOut(reason);
+  if (signedInScope) signedInScope.abort();
+  pendingCount = null;
   events.stop();
   live.stop();
   route();

@@ -87,6 +87,12 @@ export const about = {
   any: () => true,
   model: (name) => (event) => event.modelName === name,
   models: () => (event) => event.type.startsWith("model") || event.type.startsWith("tag.") || event.type.startsWith("alias."),
-  requests: () => (event) => event.type.startsWith("transition_request.") || event.type.includes("stage_changed"),
+  // A request changes when decided or checked, and goes stale when its version or alias moves.
+  requests: () => (event) =>
+    event.type.startsWith("transition_request.") ||
+    event.type === "check.reported" ||
+    event.type === "model_version.stage_changed" ||
+    event.type === "model.rolled_back" ||
+    event.type.startsWith("alias."),
   webhooks: () => (event) => event.type.startsWith("webhook") || event.type.startsWith("delivery"),
 };

@@ -85,6 +85,7 @@ def test_a_maintainer_approves_and_the_model_shows_the_new_production(
     )
 
     sign_in(page, registry, registry.tokens["maintainer"], f"#/approvals?model={name}")
+    expect(page.locator("[data-pending]")).to_have_text(re.compile(r"^\d+ pending$"))
     card = page.locator("article.request").filter(has_text=name)
     expect(card).to_contain_text("Requested by Writer")
     expect(card).to_contain_text("Approvals: 0 of 1")
@@ -118,7 +119,9 @@ def test_a_reader_sees_no_approve_button_nor_admin_pages(page: Page, registry: R
     expect(card).to_contain_text("Four-eyes")
     expect(card.get_by_role("button")).to_have_count(0)
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Models", "Approvals"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Models", re.compile(r"^Approvals( \d+ pending)?$")]
+    )
 
     page.goto(f"{registry.base}/#/models/{name}")
     expect(page.locator("tr[data-version='1']")).to_be_visible()

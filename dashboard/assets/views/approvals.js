@@ -20,6 +20,7 @@ const INBOX = `query Inbox($first: Int!, $after: String, $filter: TransitionRequ
       requiredApprovals requiredChecks
       approvals { actor comment createdAt }
       rejections { actor comment createdAt }
+      comments { actor comment createdAt }
       checks { name status summary detailsUrl reportedBy createdAt }
     } }
   }
@@ -162,6 +163,7 @@ function requestCard(request, drafts, reload) {
       h("p", { class: "rule" }, "Four-eyes, the server's rule: only maintainers other than the requester count."),
       reviews("Approved by", request.approvals),
       reviews("Rejected by", request.rejections),
+      reviews("Comments", request.comments),
     )),
     decisionForm(request, drafts, reload),
   );

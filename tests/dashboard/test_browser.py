@@ -106,6 +106,13 @@ def test_a_maintainer_approves_and_the_model_shows_the_new_production(
     minus = "\N{MINUS SIGN}"
     expect(page.locator("#compare tr[data-metric='auc']")).to_contain_text(f"{minus}0.05")
     screenshot(page, "desktop-model-after-approval")
+    # Which version was in Production when: asked of the history on the server.
+    page.get_by_label(re.compile(r"^At \(")).fill("2000-01-01T00:00:00")
+    page.get_by_role("button", name="Look up").click()
+    expect(page.locator(".as-of-box")).to_contain_text("Nothing was in Production then.")
+    page.get_by_label(re.compile(r"^At \(")).fill("2100-01-01T00:00:00")
+    page.get_by_role("button", name="Look up").click()
+    expect(page.locator(".as-of-box")).to_contain_text("Production was v2 then.")
 
 
 def test_a_reader_sees_no_approve_button_nor_admin_pages(page: Page, registry: Registry) -> None:

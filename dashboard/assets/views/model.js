@@ -5,6 +5,7 @@ import { chip, h, message, number, replace, stageBadge, table, time } from "../d
 import { about } from "../events.js";
 import { latest } from "../loading.js";
 import { atLeast, mayChange } from "../session.js";
+import { asOfForm } from "./as_of.js";
 import { comparisonSection } from "./compare.js";
 import { stageHistoryTimeline } from "./timeline.js";
 import { versionActions } from "./version_actions.js";
@@ -90,8 +91,11 @@ export async function modelView(ctx) {
   let extra = []; // versions loaded with "Show more"
   let after = null;
   let hasMore = false;
-  // The versions being compared stay chosen across live reloads.
+  // The versions being compared stay chosen across live reloads, and so does
+  // the point-in-time form (made again only when the aliases change).
   const comparing = { base: null, candidate: null };
+  let asOf = null;
+  let asOfAliases = null;
   const load = latest(
     ctx.signal,
     () => gql(MODEL, { name, first: PAGE }),
@@ -117,6 +121,11 @@ export async function modelView(ctx) {
     const requests = data.transitionRequests.edges.map((e) => e.node);
     const pending = requests.filter((r) => r.status === "PENDING");
     const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : null;
+    const aliasNames = model.aliases.map((a) => a.alias).join("\n");
+    if (asOf === null || aliasNames !== asOfAliases) {
+      asOf = asOfForm(name, model.aliases.map((a) => a.alias));
+      asOfAliases = aliasNames;
+    }
 
     const rows = versions.map((v) => versionRow(name, v, mayAct ? versionActions({ name, version: v, drafts, reload: load }) : null));
     const more = h("button", { type: "button", class: "quiet", hidden: !hasMore }, "Show more versions");
@@ -169,7 +178,7 @@ export async function modelView(ctx) {
         more,
       ),
       versions.length ? comparisonSection(name, versions.map((v) => v.version), production, comparing) : null,
-      stageHistoryTimeline(model.stageHistory, requests),
+      stageHistoryTimeline(model.stageHistory, requests, asOf),
     );
     if (focused) {
       const again = main.querySelector(`[data-key="${CSS.escape(focused)}"]`);

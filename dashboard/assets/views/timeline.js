@@ -39,7 +39,8 @@ function approvalsOf(request) {
   );
 }
 
-export function stageHistoryTimeline(history, requests) {
+/** `extra`: more of the panel (the point-in-time form). */
+export function stageHistoryTimeline(history, requests, extra = null) {
   const entries = history.edges.map((e) => e.node);
   const items = entries.map((entry) =>
     h(
@@ -68,5 +69,6 @@ export function stageHistoryTimeline(history, requests) {
     h("h2", { id: "history-title" }, "Stage history"),
     items.length ? h("ol", { class: "timeline" }, items) : message("info", "No stage changes yet."),
     history.totalCount > entries.length ? h("p", { class: "muted" }, `The latest ${entries.length} of ${history.totalCount} changes.`) : null,
+    extra,
   );
 }

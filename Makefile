@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := schema resolvers webhooks storage server dashboard
+PACKAGES := schema resolvers webhooks storage server dashboard mlflow_api
 
 .PHONY: run test lint typecheck pytest mlflow-peer schema bench fuzz clean chromium
 

@@ -15,6 +15,8 @@ from server.graphql_http import GraphQLEndpoint, transport_error_500
 from server.health import router as health_router
 from server.lifecycle import Shutdown
 from server.metrics_endpoint import add_metrics_route
+from server.mlflow_http import PREFIX as MLFLOW_PREFIX
+from server.mlflow_http import MlflowEndpoint
 from server.secret_keys import secret_keys
 from server.settings import Settings, get_settings
 from storage.database import Database, create_database
@@ -47,26 +49,34 @@ def start_dispatcher(db: Database, runtime: WebhookRuntime) -> Dispatcher:
 
 
 class RegistryApp(FastAPI):
-    """FastAPI, with POST /graphql answered before its middleware and routing.
+    """FastAPI, with POST /graphql and the MLflow API answered before its middleware and routing.
 
     Those layers (error and exception middleware, the exit stack, routing,
     dependency solving) were a fifth of a read's time here (py-spy under wrk),
-    and /graphql needs none of them: it parses its own body, maps its own
+    and neither door needs them: each parses its own body, maps its own
     errors and builds its own response. Every other path goes through FastAPI.
     """
 
     graphql: GraphQLEndpoint
+    mlflow: MlflowEndpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/graphql":
-            scope["app"] = self
-            try:
-                response = await self.graphql.post(Request(scope, receive))
-            except Exception:
-                logger.exception("unexpected error in POST /graphql")
-                response = transport_error_500()
-            await response(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            path = scope["path"]
+            if scope["method"] == "POST" and path == "/graphql":
+                scope["app"] = self
+                try:
+                    response = await self.graphql.post(Request(scope, receive))
+                except Exception:
+                    logger.exception("unexpected error in POST /graphql")
+                    response = transport_error_500()
+                await response(scope, receive, send)
+                return
+            if path.startswith(MLFLOW_PREFIX):
+                scope["app"] = self
+                response = await self.mlflow.handle(Request(scope, receive))
+                await response(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 
@@ -111,6 +121,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app = RegistryApp(title="modelreg", lifespan=lifespan, docs_url=None, redoc_url=None)
     endpoint = app.graphql = GraphQLEndpoint(settings)
+    app.mlflow = MlflowEndpoint(settings)
     app.add_api_route("/graphql", endpoint.post, methods=["POST"], include_in_schema=False)
     app.add_api_route("/graphql", endpoint.get, methods=["GET"], include_in_schema=False)
     app.include_router(health_router)

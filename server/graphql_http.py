@@ -27,6 +27,7 @@ from resolvers.context import RequestContext, new_request_id
 from resolvers.errors import DatabaseError
 from schema.execution import Executor
 from server import request_metrics
+from server.bodies import BodyTooLarge, read_body
 from server.request_log import observed, operation_label, outcome_of
 from server.request_scope import RequestScope
 from server.settings import Settings
@@ -36,7 +37,6 @@ REQUEST_ID_HEADER = "x-request-id"
 # A caller's own request id is kept when it looks like one (it ends up in the audit log).
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _ACCEPTED_TYPES = (JSON, "application/graphql-response+json")
-_CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
 
 
 # The outcome logged for a refusal made before any GraphQL ran.
@@ -46,10 +46,6 @@ _STATUS_OUTCOMES = {
     405: "BAD_REQUEST",
     413: "BAD_REQUEST",
 }
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -93,7 +89,7 @@ class GraphQLEndpoint:
         self._ide = get_graphql_ide_html(graphql_ide="graphiql")
 
     async def post(self, request: Request) -> Response:
-        with observed(_request_id(request), request.headers) as scope:
+        with observed(request_id_of(request), request.headers) as scope:
             response = await self._post(request, scope)
             scope.status = response.status_code
             if scope.outcome is None:
@@ -127,7 +123,7 @@ class GraphQLEndpoint:
                 await unauthenticated.audit_refusal(context, self._throttle)
                 return self._unauthenticated(request, context, headers)
             try:
-                body = await _read_body(request, self._settings.max_body_bytes)
+                body = await read_body(request, self._settings.max_body_bytes)
             except BodyTooLarge:
                 return transport_error("request body is too large", 413)
             try:
@@ -164,26 +160,13 @@ class GraphQLEndpoint:
         return transport_error("send GraphQL requests as POST with a JSON body", 405)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, read only while it stays within `limit` bytes (BodyTooLarge otherwise)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not _CONTENT_LENGTH.fullmatch(declared) or int(declared) > limit):
-        raise BodyTooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BodyTooLarge
-    return bytes(body)
-
-
 def _unavailable(error: DatabaseError, headers: dict[str, str]) -> Response:
     body = {"errors": [{"message": error.message, "extensions": error.extensions}]}
     extra = {"retry-after": "1"} if error.retryable else {}
     return _json(body, 503, {**headers, **extra})
 
 
-def _request_id(request: Request) -> str:
+def request_id_of(request: Request) -> str:
     given = request.headers.get(REQUEST_ID_HEADER, "")
     return given if _REQUEST_ID.fullmatch(given) else new_request_id()
 

@@ -23,7 +23,7 @@ from resolvers.authorization import Principal
 from resolvers.context import RequestContext
 from resolvers.imports.outcome import ImportSummary, ModelOutcome, ModelStatus
 from resolvers.versions import NewVersion, create_version
-from server.mlflow_import.command import run_import
+from server.mlflow_import.command import ImportStopped, run_import
 from server.mlflow_import.progress import Progress
 from server.mlflow_import.reader import Credentials, MlflowUnavailable
 from storage.database import Database, create_database
@@ -471,6 +471,18 @@ def test_an_unreachable_mlflow_imports_nothing(tmp_path: Path, sqlite_template: 
     assert result.stderr.startswith(f"modelreg: nothing was imported: cannot reach MLflow at {url}")
 
 
+def test_the_actor_must_be_a_name(tmp_path: Path, sqlite_template: Path) -> None:
+    env = migrated(sqlite_template, tmp_path / "import.db")
+    command = [MODELREG, "import", "mlflow", "--from", "http://127.0.0.1:9", "--actor"]
+
+    result = subprocess.run([*command, "a\tb"], env=env, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 2
+    assert (
+        result.stderr == "modelreg: --actor contains a control character (U+0009 at position 1)\n"
+    )
+
+
 async def register(database_url: str, name: str, source: str) -> None:
     """A version made straight through the use case, as an admin."""
     db = create_database(database_url)
@@ -527,3 +539,34 @@ async def test_models_that_cannot_be_read_or_named_here_are_refused_and_the_rest
     async with db.read() as conn:
         names = (await conn.execute(select(models_table.c.name))).scalars().all()
     assert sorted(names) == sorted(SEEDED)
+
+
+def _search_path(path: str, **params: str) -> str:
+    """The path and query httpx sends for a search (what the receiver sees)."""
+    return httpx.URL(f"{API}{path}", params={**params, "max_results": "1000"}).raw_path.decode()
+
+
+async def test_mlflow_failing_part_way_keeps_the_models_imported_before(
+    db: Database, database_url: str, receiver: Receiver
+) -> None:
+    models = [{"name": name, "creation_timestamp": "1700000000000"} for name in ("a", "b")]
+    receiver.script(
+        _search_path("/registered-models/search"),
+        Reply(body=json.dumps({"registered_models": models}).encode()),
+    )
+    version = {"name": "a", "version": "1", "source": "s3://a/1", "creation_timestamp": 1}
+    receiver.script(
+        _search_path("/model-versions/search", filter="name = 'a'"),
+        Reply(body=json.dumps({"model_versions": [version]}).encode()),
+    )
+    # b's versions: the receiver's default answer, which is no JSON.
+
+    with pytest.raises(ImportStopped, match="not JSON: is this an MLflow server") as stopped:
+        await run_import(receiver.url(""), Credentials(), database_url)
+
+    assert [(o.name, o.status) for o in stopped.value.summary.outcomes] == [
+        ("a", ModelStatus.CREATED)
+    ]
+    async with serving(db) as api:
+        assert sorted(versions_of(await model(api, "a"))) == [1]
+        assert await api.code(MODEL, {"name": "b"}) == "NOT_FOUND"

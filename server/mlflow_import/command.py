@@ -14,8 +14,10 @@ import json
 import sys
 from typing import TextIO
 
+from resolvers import validation
 from resolvers.authorization import Principal
 from resolvers.context import RequestContext
+from resolvers.errors import BadUserInput
 from resolvers.imports.importer import import_model
 from resolvers.imports.outcome import ImportSummary, ModelOutcome
 from server import lifecycle
@@ -33,6 +35,7 @@ from storage.database import create_database
 from storage.enums import Role
 
 DEFAULT_ACTOR = "mlflow-import"
+ACTOR_MAX = 256  # the actor columns' width
 
 
 class ImportStopped(Exception):
@@ -87,6 +90,10 @@ async def run_import(
 
 
 def _import_mlflow(args: argparse.Namespace) -> int:
+    actor_problem = _actor_problem(args.actor)
+    if actor_problem is not None:
+        print(f"modelreg: {actor_problem}", file=sys.stderr)
+        return 2
     settings = get_settings()
     problem = lifecycle.schema_problem(settings.database_url)
     if problem is not None:
@@ -123,6 +130,17 @@ def _import_mlflow(args: argparse.Namespace) -> int:
     else:
         print(report.as_text(summary, origin=origin, dry_run=args.dry_run))
     return 1 if summary.refused else 0
+
+
+def _actor_problem(actor: str) -> str | None:
+    """Why `--actor` cannot be the name recorded on changes (a token's name rules), or None."""
+    if not actor.strip() or len(actor) > ACTOR_MAX:
+        return f"--actor must be 1-{ACTOR_MAX} characters, not blank"
+    try:
+        validation.characters(actor, "--actor", prose=False)
+    except BadUserInput as error:
+        return error.message
+    return None
 
 
 def add_import_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -61,6 +61,12 @@ class ApprovalRequired(RegistryError):
     code = "APPROVAL_REQUIRED"
 
 
+class ModelCardRequired(RegistryError):
+    """The target stage's policy wants a model card, and the version has none."""
+
+    code = "MODEL_CARD_REQUIRED"
+
+
 class DatabaseError(RegistryError):
     """The database could not do it right now; `extensions.retryable` says whether to try again.
 

@@ -1,5 +1,7 @@
 """The events each change announces to webhooks (see webhooks/events.py)."""
 
+from typing import Any
+
 from storage.enums import AliasChangeCause, ChangeCause, Stage
 from storage.records import ModelRecord, VersionRecord
 from webhooks.events import Event
@@ -11,11 +13,11 @@ def model_event(kind: str, model: ModelRecord) -> Event:
     return Event(f"model.{kind}", {"model": model_json(model)})
 
 
-def version_event(kind: str, model: ModelRecord, version: VersionRecord) -> Event:
-    """`model_version.created`, `.updated` or `.deleted`."""
+def version_event(kind: str, model: ModelRecord, version: VersionRecord, **extra: Any) -> Event:
+    """`model_version.created`, `.updated` or `.deleted`; `extra` adds `modelCard` or `changes`."""
     return Event(
         f"model_version.{kind}",
-        {"model": model_json(model), "modelVersion": version_json(model.name, version)},
+        {"model": model_json(model), "modelVersion": version_json(model.name, version), **extra},
     )
 
 

@@ -21,6 +21,9 @@ PARAMS_PER_VERSION: Final = ENTRIES_MAX
 ALIASES_PER_MODEL: Final = 100
 ALIAS_POLICIES_PER_SCOPE: Final = 100  # enforced in resolvers/alias_policies.py
 
+# A version's model card, in bytes of UTF-8 (64 KiB: a long card with tables).
+MODEL_CARD_MAX_BYTES: Final = 64 * 1024
+
 # Returned at most this many: more can exist, the list shows the newest.
 LISTED_STAGING_VERSIONS: Final = 100
 LISTED_ARCHIVED: Final = 100

@@ -31,6 +31,7 @@ from storage.queries import (
     aliases,
     history,
     history_at,
+    model_cards,
     model_reads,
     models,
     policies,
@@ -45,6 +46,7 @@ from storage.records import (
     AliasHistoryRecord,
     AliasPolicyRecord,
     AliasRecord,
+    CardRevisionRecord,
     CheckReportRecord,
     HistoryRecord,
     ModelRecord,
@@ -284,6 +286,18 @@ class Loaders:
     @cached_property
     def one_alias_history_count(self) -> DataLoader[tuple[int, str], int]:
         return self._loader(alias_history.count_alias_history, 0)
+
+    @cached_property
+    def model_card(self) -> DataLoader[int, str | None]:
+        return self._loader(model_cards.cards_of, None)
+
+    @cached_property
+    def card_revision_page(self) -> DataLoader[HistoryPageKey, list[CardRevisionRecord]]:
+        return self._grouped(lambda key: key[1], model_cards.revision_pages)
+
+    @cached_property
+    def card_revision_count(self) -> DataLoader[int, int]:
+        return self._loader(model_cards.count_revisions, 0)
 
     @cached_property
     def held_at(self) -> DataLoader[HeldAtKey, HeldAt]:

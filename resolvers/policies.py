@@ -31,6 +31,8 @@ class Policy:
     required_checks: tuple[str, ...]
     source: PolicySource
     record: PolicyRecord | None = None
+    # A version needs a model card to enter the stage (see resolvers/model_cards.py).
+    require_model_card: bool = False
 
     @property
     def gated(self) -> bool:
@@ -47,7 +49,12 @@ def _default(stage: Stage) -> Policy:
 
 def _of(record: PolicyRecord, source: PolicySource) -> Policy:
     return Policy(
-        record.stage, record.required_approvals, tuple(record.required_checks), source, record
+        record.stage,
+        record.required_approvals,
+        tuple(record.required_checks),
+        source,
+        record,
+        record.require_model_card,
     )
 
 
@@ -92,6 +99,7 @@ async def set_stage_policy(
     stage: Stage,
     required_approvals: int,
     required_checks: Sequence[str],
+    require_model_card: bool = False,
 ) -> Policy:
     """Set the global policy of `stage`, or a model's override of it (admins)."""
     ctx.authorize(Role.ADMIN)
@@ -107,6 +115,7 @@ async def set_stage_policy(
             required_checks=checks,
             actor=ctx.actor,
             now=utcnow(),
+            require_model_card=require_model_card,
         )
     return _of(record, PolicySource.MODEL if model_id is not None else PolicySource.GLOBAL)
 

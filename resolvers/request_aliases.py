@@ -6,11 +6,11 @@ other path meanwhile, or the version is deleted, the request is STALE.
 Approvals, checks and four eyes work as for stage requests (request_gate.py).
 """
 
-from resolvers import request_staleness, validation
+from resolvers import model_cards, request_staleness, validation
 from resolvers.aliases import alias_not_found
 from resolvers.context import RequestContext
 from resolvers.errors import InvalidTransition
-from resolvers.request_events import CREATED, request_event
+from resolvers.request_events import created
 from resolvers.versions import locked_version
 from storage.clock import utcnow
 from storage.queries import aliases, transition_requests
@@ -56,7 +56,7 @@ async def request_alias(
             )
         # A newer request for the alias supersedes the PENDING ones.
         await request_staleness.outdate_alias_requests(conn, ctx, model, alias)
-        created = await transition_requests.insert_request(
+        record = await transition_requests.insert_request(
             conn,
             model_id=model.id,
             version=version,
@@ -65,6 +65,6 @@ async def request_alias(
             actor=ctx.actor,
             now=utcnow(),
         )
-        event = request_event(CREATED, model, created, target, actor=ctx.actor)
-        await ctx.publish(conn, model.name, [event])
-    return created
+        card = await model_cards.card_of(conn, target)
+        await ctx.publish(conn, model.name, [created(model, record, target, card, actor=ctx.actor)])
+    return record

@@ -15,7 +15,14 @@ from storage.records import (
     VersionRecord,
 )
 from webhooks.events import Event
-from webhooks.payloads import check_json, model_json, request_json, review_json, version_json
+from webhooks.payloads import (
+    card_json,
+    check_json,
+    model_json,
+    request_json,
+    review_json,
+    version_json,
+)
 
 CREATED = "transition_request.created"
 APPROVED = "transition_request.approved"
@@ -46,6 +53,19 @@ def request_event(
     }
     stage = request.to_stage.value if request.to_stage is not None else None
     return Event(kind, data, stage=stage)
+
+
+def created(
+    model: ModelRecord,
+    request: TransitionRequestRecord,
+    version: VersionRecord,
+    card: str | None,
+    *,
+    actor: str,
+) -> Event:
+    """`.created`, with the version's model card (see card_json): what a reviewer reads."""
+    model_card = card_json(model.name, version.version, card)
+    return request_event(CREATED, model, request, version, actor=actor, modelCard=model_card)
 
 
 def reviewed(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import alias_gate
+from resolvers import alias_gate, model_cards
 from resolvers.alias_gate import AliasPolicy
 from resolvers.alias_moves import move_alias
 from resolvers.context import RequestContext
@@ -123,6 +123,10 @@ async def complete_if_satisfied(
     """
     if not gate.satisfied:
         return request
+    if isinstance(gate.policy, Policy):
+        # The policy is read when deciding: a card removed since the request was made counts.
+        card = await model_cards.card_of(conn, version)
+        model_cards.require_card(gate.policy, model, version, card)
     (completed,) = await transition_requests.resolve(
         conn, [request.id], RequestStatus.COMPLETED, actor=ctx.actor, now=utcnow()
     )

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import events, request_staleness, validation
+from resolvers import events, model_cards, request_staleness, validation
 from resolvers.context import RequestContext
 from resolvers.errors import ApprovalRequired, BadUserInput, InvalidTransition
 from resolvers.models import locked_model
@@ -92,6 +92,7 @@ async def transition_stage(
             raise already_in_stage(name, version, stage)
         authorize_leaving_production(ctx, name, target)
         policy = await policy_for(conn, model.id, stage)
+        model_cards.require_card(policy, model, target, await model_cards.card_of(conn, target))
         if policy.gated and not force:
             raise approval_required(policy, name, version)
         archived, moved = await move_version(

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import validation
+from resolvers import model_cards, validation
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput, Forbidden, InvalidTransition, NotFound
 from resolvers.models import get_model, locked_model
 from resolvers.pagination import Page, encode_cursor, make_page, page_request
+from resolvers.policies import policy_for
 from resolvers.request_aliases import request_alias
-from resolvers.request_events import CANCELLED, CREATED, request_event
+from resolvers.request_events import CANCELLED, created, request_event
 from resolvers.request_staleness import mark_stale, stale
 from resolvers.stages import already_in_stage, check_archive_existing
 from resolvers.versions import locked_version
@@ -139,11 +140,13 @@ async def request_transition(
         model, target = await locked_version(conn, ctx, name, version)
         if target.stage == stage:
             raise already_in_stage(name, version, stage)
+        card = await model_cards.card_of(conn, target)
+        model_cards.require_card(await policy_for(conn, model.id, stage), model, target, card)
         superseded = await transition_requests.pending_into_stage(conn, model.id, stage)
         keys = [(model.id, r.version) for r in superseded]
         found = await versions.get_versions_by_number(conn, keys) if keys else {}
         await mark_stale(conn, ctx, model, superseded, {v: r for (_, v), r in found.items()})
-        created = await transition_requests.insert_request(
+        record = await transition_requests.insert_request(
             conn,
             model_id=model.id,
             version=version,
@@ -152,9 +155,8 @@ async def request_transition(
             actor=ctx.actor,
             now=utcnow(),
         )
-        event = request_event(CREATED, model, created, target, actor=ctx.actor)
-        await ctx.publish(conn, model.name, [event])
-    return created
+        await ctx.publish(conn, model.name, [created(model, record, target, card, actor=ctx.actor)])
+    return record
 
 
 async def cancel_request(ctx: RequestContext, request_id: int) -> TransitionRequestRecord:

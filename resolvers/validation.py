@@ -50,7 +50,9 @@ _ASCII_INTEGER = re.compile(r"[0-9]{1,19}")
 
 # Free text, where tab, newline and carriage return are allowed (and right-to-left
 # text with its isolates): what a field of one of these names holds, at any depth.
-PROSE_FIELDS = frozenset({"description", "comment", "reason", "summary", "value", "card"})
+PROSE_FIELDS = frozenset(
+    {"description", "comment", "reason", "summary", "value", "card", "modelCard"}
+)
 _BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
 _REFUSED_IN_PROSE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _REFUSED_IN_LINE = re.compile(f"[\x00-\x1f\x7f{_BIDI_CONTROLS}\ud800-\udfff]")

@@ -2,13 +2,15 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers import alias_moves, limits, request_staleness, validation
+from resolvers import alias_moves, limits, model_cards, request_staleness, validation
 from resolvers.context import RequestContext
-from resolvers.errors import Conflict, NotFound
+from resolvers.errors import BadUserInput, Conflict, NotFound
 from resolvers.events import model_event, version_event
+from resolvers.model_cards import UNCHANGED, CardUpdate
 from resolvers.models import locked_model, model_not_found
 from resolvers.pagination import Page, SmallInt, encode_cursor, make_page, page_request
 from storage.clock import utcnow
@@ -16,6 +18,7 @@ from storage.enums import Role, Stage
 from storage.queries import aliases, deleted_versions, models, tags, versions
 from storage.queries.tags import TagOwner
 from storage.records import ModelRecord, VersionRecord
+from webhooks.payloads import card_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,8 @@ class NewVersion:
     # MLflow 3's logged model id (`m-<id>`) and the tracking server's link to the run.
     logged_model_id: str | None = None
     run_link: str | None = None
+    # Markdown, for reviewers (see resolvers/model_cards.py); it can change later.
+    model_card: str | None = None
 
 
 def version_not_found(name: str, version: int) -> NotFound:
@@ -53,6 +58,7 @@ async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
     limits.at_most(len(tag_pairs), limits.TAGS_PER_OBJECT, "tags", "tags")
     metrics = validation.metrics(new.metrics)
     params = dict(validation.entries(new.params, "params", validation.PARAM_VALUE_MAX))
+    card = model_cards.checked_card(new.model_card)
     now = utcnow()
     async with ctx.transaction() as conn:
         model, number, created = await _next_version_number(conn, name, ctx.actor)
@@ -73,8 +79,11 @@ async def create_version(ctx: RequestContext, new: NewVersion) -> VersionRecord:
             run_link=run_link,
         )
         await tags.set_tags(conn, TagOwner.VERSION, record.id, tag_pairs)
+        if card is not None:
+            await model_cards.change_card(conn, ctx, record, card)
         events = [model_event("created", model)] if created else []
-        events.append(version_event("created", model, record))
+        model_card = card_json(name, number, card)
+        events.append(version_event("created", model, record, modelCard=model_card))
         await ctx.publish(conn, name, events)
     ctx.loaders.prime_model(model)
     ctx.loaders.prime_version(record)
@@ -149,16 +158,43 @@ async def page_of_versions(
 
 
 async def update_version(
-    ctx: RequestContext, *, name: str, version: int, description: str
+    ctx: RequestContext,
+    *,
+    name: str,
+    version: int,
+    description: str | None = None,
+    model_card: CardUpdate = UNCHANGED,
 ) -> VersionRecord:
+    """Change the description and/or the model card (None or blank: remove it).
+
+    The `model_version.updated` event carries `changes`: each field that
+    changed, before and after.
+    """
     ctx.authorize(Role.WRITER, model=name)
-    description = validation.text(description, "description", validation.DESCRIPTION_MAX)
+    if description is None and model_card is UNCHANGED:
+        raise BadUserInput("give a description, a modelCard or both", field="description")
+    if description is not None:
+        description = validation.text(description, "description", validation.DESCRIPTION_MAX)
+    card = model_cards.checked_card(model_card) if model_card is not UNCHANGED else UNCHANGED
     async with ctx.transaction() as conn:
-        model, record = await locked_version(conn, ctx, name, version)
+        model, before = await locked_version(conn, ctx, name, version)
+        changes: dict[str, Any] = {}
+        if description is not None and description != before.description:
+            changes["description"] = {"previous": before.description, "current": description}
+        if card is not UNCHANGED:
+            changed = await model_cards.change_card(conn, ctx, before, card)
+            if changed is not None:
+                changes[model_cards.FIELD] = changed.as_event_data(name, version)
+        # updatedAt moves with every update, whether or not a value changed (as before cards).
         record = await versions.set_description(
-            conn, record.id, description, actor=ctx.actor, now=utcnow()
+            conn,
+            before.id,
+            description if description is not None else before.description,
+            actor=ctx.actor,
+            now=utcnow(),
         )
-        await ctx.publish(conn, name, [version_event("updated", model, record)])
+        event = version_event("updated", model, record, changes=changes)
+        await ctx.publish(conn, name, [event])
     ctx.loaders.prime_version(record)
     return record
 

@@ -48,6 +48,10 @@ class CreateModelVersionInput:
     tags: list[TagInput] = strawberry.field(default_factory=list)
     metrics: list[MetricInput] = strawberry.field(default_factory=list)
     params: list[ParamInput] = strawberry.field(default_factory=list)
+    model_card: str | None = strawberry.field(
+        default=None,
+        description="Markdown for reviewers, at most 64 KiB of UTF-8; can change later.",
+    )
 
 
 @strawberry.input
@@ -130,11 +134,18 @@ class UpdateModelInput:
     description: str
 
 
-@strawberry.input
+@strawberry.input(description="Give a description, a modelCard or both.")
 class UpdateModelVersionInput:
     model_name: str
     version: int
-    description: str
+    description: str | None = strawberry.field(
+        default=None, description="The new description; absent or null: unchanged."
+    )
+    model_card: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The new model card (Markdown, at most 64 KiB of UTF-8); null or blank "
+        "removes it; absent: unchanged. Every change is kept in modelCardHistory.",
+    )
 
 
 @strawberry.input

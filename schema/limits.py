@@ -94,6 +94,18 @@ LIST_BOUNDS: dict[str, int] = {
 }
 
 
+# A model card can hold 64 KiB: it counts as that many 1 KiB objects, so that a
+# document cannot ask for thousands of them (versions(first: 100) {
+# modelCardHistory(first: 100) { modelCard } } is 640 MB of text).
+CARD_COST = limits.MODEL_CARD_MAX_BYTES // 1024
+# Fields that cost more than one object, by `Type.field`.
+FIELD_COSTS: dict[str, int] = {
+    "ModelVersion.modelCard": CARD_COST,
+    "ModelCardRevision.modelCard": CARD_COST,
+    "ModelCardRevision.previousModelCard": CARD_COST,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class _Figure:
     cost: int  # objects the selection may return
@@ -205,7 +217,8 @@ class _Measure:
             multiplier = _list_bound(parent, node.name.value)
         else:
             multiplier = 1
-        cost = _saturating(1 + multiplier * inner.cost)
+        own = FIELD_COSTS.get(f"{parent.name}.{node.name.value}", 1) if parent else 1
+        cost = _saturating(own + multiplier * inner.cost)
         return _Figure(cost, inner.depth, 1, inner.introspection_lists)
 
 

@@ -4,6 +4,7 @@ import strawberry
 
 from resolvers import aliases, limits, models, stages, tags, versions
 from resolvers.aliases import Override
+from resolvers.model_cards import UNCHANGED
 from resolvers.versions import NewVersion
 from schema import inputs, payloads
 from schema.policy_fields import PolicyMutation
@@ -45,6 +46,7 @@ class Mutation(WebhookMutation, TokenMutation, PolicyMutation, RequestMutation):
                 tags=_pairs(input.tags),
                 metrics=[(m.key, m.value) for m in input.metrics],
                 params=_pairs(input.params),
+                model_card=input.model_card,
             ),
         )
         return payloads.CreateModelVersionPayload(model_version=ModelVersion.of(record))
@@ -146,15 +148,19 @@ class Mutation(WebhookMutation, TokenMutation, PolicyMutation, RequestMutation):
         )
         return payloads.UpdateModelPayload(model=RegisteredModel.of(record))
 
-    @strawberry.mutation(description="Only the description can change; the rest is immutable.")
+    @strawberry.mutation(
+        description="Only the description and the model card can change; the rest is immutable."
+    )
     async def update_model_version(
         self, info: Ctx, input: inputs.UpdateModelVersionInput
     ) -> payloads.UpdateModelVersionPayload:
+        card = input.model_card
         record = await versions.update_version(
             info.context,
             name=input.model_name,
             version=input.version,
             description=input.description,
+            model_card=UNCHANGED if card is strawberry.UNSET else card,
         )
         return payloads.UpdateModelVersionPayload(model_version=ModelVersion.of(record))
 

@@ -52,6 +52,7 @@ class PolicyMutation:
             stage=input.stage,
             required_approvals=input.required_approvals,
             required_checks=input.required_checks,
+            require_model_card=input.require_model_card,
         )
         return StagePolicyPayload(policy=StagePolicy.of(policy))
 

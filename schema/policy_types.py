@@ -28,6 +28,9 @@ class StagePolicy:
     required_checks: list[str] = strawberry.field(
         description="Checks whose latest report must be SUCCESS."
     )
+    require_model_card: bool = strawberry.field(
+        description="A version needs a model card to enter the stage (MODEL_CARD_REQUIRED)."
+    )
     source: StagePolicySource
     gated: bool = strawberry.field(
         description="True when transitionStage is refused and a transition request is needed."
@@ -39,6 +42,7 @@ class StagePolicy:
             stage=policy.stage,
             required_approvals=policy.required_approvals,
             required_checks=list(policy.required_checks),
+            require_model_card=policy.require_model_card,
             source=StagePolicySource(policy.source.value),
             gated=policy.gated,
         )
@@ -52,6 +56,11 @@ class SetStagePolicyInput:
     )
     required_approvals: int = 0
     required_checks: list[str] = strawberry.field(default_factory=list)
+    require_model_card: bool = strawberry.field(
+        default=False,
+        description="Refuse transitionStage and requestTransition into the stage (and the "
+        "execution of a request) for a version without a model card: MODEL_CARD_REQUIRED.",
+    )
 
 
 @strawberry.input

@@ -12,6 +12,7 @@ from resolvers import alias_history as alias_history_use_cases
 from resolvers import history as history_use_cases
 from resolvers import history_at as history_at_use_cases
 from resolvers import limits
+from resolvers import model_cards as card_use_cases
 from resolvers import transition_requests as request_use_cases
 from resolvers import versions as version_use_cases
 from resolvers.context import RequestContext
@@ -20,6 +21,7 @@ from schema.enums import AliasMoveCause, RequestStatus, Stage, StageChangeCause
 from storage.records import (
     AliasHistoryRecord,
     AliasRecord,
+    CardRevisionRecord,
     HistoryRecord,
     ModelRecord,
     TagRecord,
@@ -232,6 +234,25 @@ class ModelVersion:
         return connection(page, StageTransition.of, after=after)
 
     @strawberry.field(
+        description="The model card: Markdown for reviewers (training data, fairness metrics, "
+        "known limitations), at most 64 KiB; null when there is none. Render it as untrusted "
+        "text: Markdown to sanitised HTML, no raw HTML."
+    )
+    async def model_card(self, info: Ctx) -> str | None:
+        return await info.context.loaders.model_card.load(self._record.id)
+
+    @strawberry.field(
+        description="Every change of the model card (who, when, before and after), newest first."
+    )
+    async def model_card_history(
+        self, info: Ctx, first: int | None = 20, after: str | None = None
+    ) -> Connection[ModelCardRevision]:
+        page = await card_use_cases.card_history(
+            info.context, self._record.id, first=first, after=after
+        )
+        return connection(page, ModelCardRevision.of, after=after)
+
+    @strawberry.field(
         description="Transition requests of this version, newest first (the latest 100)."
     )
     async def transition_requests(
@@ -331,5 +352,24 @@ class AliasMove:
             comment=record.comment,
             override_reason=record.override_reason,
             transition_request_id=strawberry.ID(str(request_id)) if request_id else None,
+            created_at=record.created_at,
+        )
+
+
+@strawberry.type(description="One change of a version's model card.")
+class ModelCardRevision:
+    model_card: str | None = strawberry.field(description="The card after it; null: removed.")
+    previous_model_card: str | None = strawberry.field(
+        description="The card before it; null: there was none."
+    )
+    actor: str
+    created_at: datetime
+
+    @staticmethod
+    def of(record: CardRevisionRecord) -> ModelCardRevision:
+        return ModelCardRevision(
+            model_card=record.model_card,
+            previous_model_card=record.previous_model_card,
+            actor=record.actor,
             created_at=record.created_at,
         )

@@ -1,4 +1,4 @@
-"""`modelreg` commands for CI: register, move stages, roll back, resolve URIs.
+"""`modelreg` commands for CI: register, update, move stages, roll back, resolve URIs.
 
 They call a running registry over GraphQL (MODELREG_URL, default
 http://127.0.0.1:8000), print the result as JSON and exit 1 with the error's
@@ -19,6 +19,8 @@ VERSION_FIELDS = "version stage source runId digest model { name }"
 
 CREATE_VERSION = f"""mutation($input: CreateModelVersionInput!) {{
   createModelVersion(input: $input) {{ modelVersion {{ {VERSION_FIELDS} }} }} }}"""
+UPDATE_VERSION = f"""mutation($input: UpdateModelVersionInput!) {{
+  updateModelVersion(input: $input) {{ modelVersion {{ {VERSION_FIELDS} description }} }} }}"""
 TRANSITION = f"""mutation($input: TransitionStageInput!) {{
   transitionStage(input: $input) {{
     modelVersion {{ {VERSION_FIELDS} }} archived {{ version stage }} }} }}"""
@@ -77,8 +79,21 @@ def _call(query: str, variables: dict[str, Any], field: str) -> dict[str, Any]:
     return result
 
 
+def _model_card(path: str) -> str:
+    """The text of `--model-card FILE` (`-`: standard input), as UTF-8."""
+    try:
+        if path == "-":
+            return sys.stdin.read()
+        with open(path, encoding="utf-8") as card:
+            return card.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ClientError(f"cannot read the model card {path!r}: {error}") from error
+
+
 def create_version(args: argparse.Namespace) -> dict[str, Any]:
     payload: dict[str, Any] = {"modelName": args.model, "source": args.source}
+    if args.model_card is not None:
+        payload["modelCard"] = _model_card(args.model_card)
     for option, field in (
         ("run_id", "runId"),
         ("digest", "digest"),
@@ -96,6 +111,19 @@ def create_version(args: argparse.Namespace) -> dict[str, Any]:
             raise ClientError(f"--metric {key} needs a number, got {value!r}") from error
     payload["metrics"] = metrics
     return _call(CREATE_VERSION, {"input": payload}, "createModelVersion")
+
+
+def update_version(args: argparse.Namespace) -> dict[str, Any]:
+    payload: dict[str, Any] = {"modelName": args.model, "version": args.version}
+    if args.description is not None:
+        payload["description"] = args.description
+    if args.remove_model_card:
+        payload["modelCard"] = None
+    elif args.model_card is not None:
+        payload["modelCard"] = _model_card(args.model_card)
+    if len(payload) == 2:
+        raise ClientError("give --description, --model-card FILE or --remove-model-card")
+    return _call(UPDATE_VERSION, {"input": payload}, "updateModelVersion")
 
 
 def _stage_change(args: argparse.Namespace) -> dict[str, Any]:
@@ -155,6 +183,9 @@ def _stage_change_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--comment")
 
 
+_CARD_HELP = "a Markdown file (at most 64 KiB; - reads standard input) for reviewers"
+
+
 def add_client_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     register = commands.add_parser("register", help="register the next version of a model")
     register.add_argument("model")
@@ -165,7 +196,19 @@ def add_client_commands(commands: "argparse._SubParsersAction[argparse.ArgumentP
     register.add_argument("--metric", action="append", metavar="KEY=NUMBER")
     register.add_argument("--param", action="append", metavar="KEY=VALUE")
     register.add_argument("--tag", action="append", metavar="KEY=VALUE")
+    register.add_argument("--model-card", metavar="FILE", help=_CARD_HELP)
     register.set_defaults(client=create_version)
+
+    update = commands.add_parser(
+        "update-version", help="change a version's description or model card"
+    )
+    update.add_argument("model")
+    update.add_argument("version", type=int)
+    update.add_argument("--description")
+    card = update.add_mutually_exclusive_group()
+    card.add_argument("--model-card", metavar="FILE", help=_CARD_HELP)
+    card.add_argument("--remove-model-card", action="store_true")
+    update.set_defaults(client=update_version)
 
     stage = commands.add_parser("transition", help="move a version to a stage")
     _stage_change_arguments(stage)

@@ -162,6 +162,7 @@ class PolicyRecord:
     required_checks: list[str]
     updated_at: datetime | None
     updated_by: str | None
+    require_model_card: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,3 +257,15 @@ class EventRecord:
     @property
     def position(self) -> tuple[int, int]:
         return (self.xid, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class CardRevisionRecord:
+    """One change of a version's model card: the text after it and before it (None: no card)."""
+
+    id: int
+    version_id: int
+    model_card: str | None
+    previous_model_card: str | None
+    actor: str
+    created_at: datetime

@@ -163,6 +163,41 @@ stage_history = Table(
     ),
 )
 
+# A version's model card (Markdown): what a reviewer reads. No row: no card.
+# Kept apart from model_versions so that lists of versions never read it.
+model_cards = Table(
+    "model_cards",
+    metadata,
+    Column(
+        "version_id",
+        IdType,
+        ForeignKey("model_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("model_card", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(256), nullable=False),
+)
+
+# Append-only: every change of a version's card, with the text before and after
+# (None: no card). They go with the version when it is deleted.
+model_card_revisions = Table(
+    "model_card_revisions",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column(
+        "version_id",
+        IdType,
+        ForeignKey("model_versions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("model_card", Text, nullable=True),
+    Column("previous_model_card", Text, nullable=True),
+    Column("actor", String(256), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_model_card_revisions_version_id_id", "version_id", "id"),
+)
+
 # One row per deleted version: when it went, and from which stage. The stage
 # history has no row for a deletion, so this is what tells "was version 3 still
 # in Production at time T" once version 3 is gone.
@@ -333,6 +368,8 @@ stage_policies = Table(
     Column("stage", String(16), nullable=False),
     Column("required_approvals", Integer, nullable=False),
     Column("required_checks", JSON, nullable=False),
+    # A version needs a model card to enter the stage (by transition or request).
+    Column("require_model_card", Boolean, nullable=False, server_default=false()),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("updated_by", String(256), nullable=False),
     CheckConstraint(STAGE_CHECK, name="stage"),

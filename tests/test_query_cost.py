@@ -126,3 +126,17 @@ def test_the_audit_throttle(addresses: int) -> None:
     assert sum(a is not None for a in admitted) == (3 if addresses == 1 else 10)
     now[0] = 60.0  # refilled: the next row says how many were left out
     assert throttle.admit("10.0.0.0") == (97 if addresses == 1 else 1)
+
+
+def test_model_cards_count_as_their_size() -> None:
+    """A card is up to 64 KiB: it counts as 64 objects, so pages of cards stay bounded."""
+    cards = '{ model(name: "m") { versions(first: 20) { edges { node { modelCard } } } } }'
+    assert problem(cards) is None
+    history = """{ model(name: "m") { versions(first: 100) { edges { node {
+      modelCardHistory(first: 100) { edges { node { modelCard previousModelCard } } }
+    } } } } }"""
+    found = problem(history)
+    assert found is not None
+    assert "objects" in found
+    one = '{ modelVersion(name: "m", version: 1) { modelCardHistory(first: 100) { edges { node {'
+    assert problem(one + " modelCard previousModelCard } } } } }") is None

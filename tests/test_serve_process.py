@@ -157,6 +157,42 @@ def test_ci_commands_register_promote_roll_back_and_resolve(served: Served) -> N
     assert resolved["source"] == "s3://m/run-1"
 
 
+def test_ci_commands_set_and_remove_a_model_card_from_a_file(
+    served: Served, tmp_path: Path
+) -> None:
+    card = tmp_path / "card.md"
+    card.write_text("# fraud\n\nTrained on 2025 data; ünïcode kept.\n", encoding="utf-8")
+    registered = cli(served, "register", "fraud", "--source", "s3://m/1", "--model-card", str(card))
+    assert registered.returncode == 0, registered.stderr
+    card.write_text("# fraud, revised\n", encoding="utf-8")
+    updated = cli(served, "update-version", "fraud", "1", "--model-card", str(card))
+    assert updated.returncode == 0, updated.stderr
+    removed = cli(
+        served, "update-version", "fraud", "1", "--remove-model-card", "--description", "x"
+    )
+    assert json.loads(removed.stdout)["modelVersion"]["description"] == "x"
+    query = '{ modelVersion(name: "fraud", version: 1) { modelCard modelCardHistory { edges {'
+    response = httpx.post(
+        f"{served.base}/graphql",
+        json={"query": query + " node { modelCard } } } } }"},
+        headers=served.headers,
+        timeout=30,
+    )
+    found = response.json()["data"]["modelVersion"]
+    assert found["modelCard"] is None
+    assert [e["node"]["modelCard"] for e in found["modelCardHistory"]["edges"]] == [
+        None,
+        "# fraud, revised\n",
+        "# fraud\n\nTrained on 2025 data; ünïcode kept.\n",
+    ]
+    missing = cli(served, "update-version", "fraud", "1", "--model-card", str(tmp_path / "no.md"))
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("modelreg: cannot read the model card")
+    nothing = cli(served, "update-version", "fraud", "1")
+    assert nothing.returncode == 1
+    assert "--model-card FILE" in nothing.stderr
+
+
 def test_ci_commands_fail_with_the_error_code(served: Served) -> None:
     cli(served, "register", "fraud", "--source", "s3://m/1")
     again = cli(served, "transition", "fraud", "1", "none")

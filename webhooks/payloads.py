@@ -3,6 +3,8 @@
 Field names follow the GraphQL schema (camelCase), timestamps are ISO-8601 UTC.
 """
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +51,32 @@ def version_json(model_name: str, version: VersionRecord) -> dict[str, Any]:
         "updatedAt": _time(version.updated_at),
         "createdBy": version.created_by,
         "updatedBy": version.updated_by,
+    }
+
+
+# A model card longer than this (bytes of UTF-8) is sent as its length and
+# digest with the GraphQL query that reads it, so event bodies stay small.
+CARD_INLINE_BYTES = 16 * 1024
+
+
+def card_json(model_name: str, version: int, card: str | None) -> dict[str, Any] | None:
+    """A model card in event data: its text when small, else null `text` and a `query`.
+
+    `length` counts characters, `bytes` the UTF-8 encoding that `sha256` digests.
+    """
+    if card is None:
+        return None
+    encoded = card.encode()
+    inline = len(encoded) <= CARD_INLINE_BYTES
+    query = (
+        f"{{ modelVersion(name: {json.dumps(model_name)}, version: {version}) {{ modelCard }} }}"
+    )
+    return {
+        "text": card if inline else None,
+        "length": len(card),
+        "bytes": len(encoded),
+        "sha256": "sha256:" + hashlib.sha256(encoded).hexdigest(),
+        "query": None if inline else query,
     }
 
 

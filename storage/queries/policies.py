@@ -17,6 +17,7 @@ _COLUMNS = (
     stage_policies.c.stage,
     stage_policies.c.required_approvals,
     stage_policies.c.required_checks,
+    stage_policies.c.require_model_card,
     stage_policies.c.updated_at,
     stage_policies.c.updated_by,
 )
@@ -42,6 +43,7 @@ def _record(row: AnyRow) -> PolicyRecord:
         stage=Stage(row.stage),
         required_approvals=row.required_approvals,
         required_checks=list(row.required_checks),
+        require_model_card=row.require_model_card,
         updated_at=row.updated_at,
         updated_by=row.updated_by,
     )
@@ -77,6 +79,7 @@ async def set_policy(
     required_checks: Sequence[str],
     actor: str,
     now: datetime,
+    require_model_card: bool = False,
 ) -> PolicyRecord:
     """Create or replace the global policy (`model_id` None) or a model's override."""
     values = {
@@ -84,6 +87,7 @@ async def set_policy(
         "stage": stage.value,
         "required_approvals": required_approvals,
         "required_checks": list(required_checks),
+        "require_model_card": require_model_card,
         "updated_at": now,
         "updated_by": actor,
     }

@@ -4,7 +4,8 @@
 callers catch what they catch against MLflow: RESOURCE_DOES_NOT_EXIST (404),
 RESOURCE_ALREADY_EXISTS and INVALID_PARAMETER_VALUE (400), PERMISSION_DENIED
 (403), UNAUTHENTICATED (401). A stage gated by approvals is PERMISSION_DENIED
-with a message that says how to ask for the approval.
+with a message that says how to ask for the approval; so is a stage whose
+policy requires a model card, with a message that says how to add one.
 """
 
 import json
@@ -18,6 +19,7 @@ from resolvers.errors import (
     DatabaseReadOnly,
     Forbidden,
     InvalidTransition,
+    ModelCardRequired,
     NotFound,
     QueryTimeout,
     RegistryError,
@@ -65,6 +67,8 @@ _CODES: tuple[tuple[type[RegistryError], str, int], ...] = (
     (Unauthenticated, UNAUTHENTICATED, 401),
     (Forbidden, PERMISSION_DENIED, 403),
     (ApprovalRequired, PERMISSION_DENIED, 403),
+    # The stage's policy wants a model card: refused like a gate, the message says how.
+    (ModelCardRequired, PERMISSION_DENIED, 403),
     # Not retried by the MLflow client (it retries 5xx): writes fail until an operator acts.
     (DatabaseReadOnly, INVALID_STATE, 409),
     (QueryTimeout, DEADLINE_EXCEEDED, 504),

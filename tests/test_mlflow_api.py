@@ -296,3 +296,19 @@ async def test_bodies_are_bounded_and_unknown_endpoints_are_mlflow_errors(
     mlflow_error(unknown, 404, "ENDPOINT_NOT_FOUND")
     wrong_method = await call(api, "GET", "registered-models/create")
     mlflow_error(wrong_method, 404, "ENDPOINT_NOT_FOUND")
+
+
+async def test_a_stage_that_requires_a_model_card_is_permission_denied(
+    api: GraphQLClient, db: Database
+) -> None:
+    await register(api, "carded")
+    await api.data(
+        'mutation { setStagePolicy(input: {stage: STAGING, modelName: "carded", '
+        "requireModelCard: true}) { __typename } }"
+    )
+    move = {"name": "carded", "version": "1", "stage": "Staging"}
+    before = await snapshot(db)
+    for path in ("model-versions/transition-stage", "transition-requests/create"):
+        refused = await call(api, "POST", path, json={**move, "archive_existing_versions": False})
+        assert "no model card" in mlflow_error(refused, 403, "PERMISSION_DENIED")
+    assert await snapshot(db) == before

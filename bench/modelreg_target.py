@@ -16,6 +16,8 @@ from bench.operation import (
     CEILING,
     CREATE_VERSION,
     LIST_VERSIONS,
+    MLFLOW_API_CREATE_VERSION,
+    MLFLOW_API_GET_LATEST,
     READ_PRODUCTION,
     TRANSITION_STAGE,
     Operation,
@@ -28,6 +30,8 @@ WORKERS = 2
 STARTUP_TIMEOUT_S = 60.0
 
 CREATE_MODEL = "bench-create"
+MLFLOW_API_CREATE_MODEL = "bench-mlflow-create"
+MLFLOW_API = "/api/2.0/mlflow"
 STAGE_MODEL = "bench-stage"
 READ_MODEL = "bench-read"
 READ_MODEL_VERSIONS = 30  # more than the 25 that the list operation asks for
@@ -124,6 +128,31 @@ def _operations(headers: dict[str, str]) -> list[Operation]:
         ),
         graphql(READ_PRODUCTION, (READ_PRODUCTION_QUERY, {"n": READ_MODEL})),
         graphql(LIST_VERSIONS, (LIST_VERSIONS_QUERY, {"n": READ_MODEL})),
+        # The same bodies as bench/mlflow_target.py sends to MLflow.
+        Operation(
+            MLFLOW_API_CREATE_VERSION,
+            "POST",
+            f"{MLFLOW_API}/model-versions/create",
+            [
+                json_body(
+                    {
+                        "name": MLFLOW_API_CREATE_MODEL,
+                        "source": f"s3://bench-artifacts/{MLFLOW_API_CREATE_MODEL}/run-1/model",
+                        "run_id": "run-1",
+                    }
+                )
+            ],
+            '"error_code"',
+            headers,
+        ),
+        Operation(
+            MLFLOW_API_GET_LATEST,
+            "POST",
+            f"{MLFLOW_API}/registered-models/get-latest-versions",
+            [json_body({"name": READ_MODEL, "stages": ["Production"]})],
+            '"error_code"',
+            headers,
+        ),
         Operation(CEILING, "GET", "/healthz"),
     ]
 

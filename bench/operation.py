@@ -10,6 +10,15 @@ TRANSITION_STAGE = "transition stage"
 READ_PRODUCTION = "read production version"
 LIST_VERSIONS = "list 25 versions"
 CEILING = "ceiling (health check)"
+# The same two calls through modelreg's MLflow API (/api/2.0/mlflow/...). For MLflow
+# they are its "create version" and "read production version": the comparison
+# table sets each beside that (see SAME_CALL).
+MLFLOW_API_CREATE_VERSION = "create version (MLflow API)"
+MLFLOW_API_GET_LATEST = "get-latest-versions Production (MLflow API)"
+SAME_CALL = {
+    MLFLOW_API_CREATE_VERSION: CREATE_VERSION,
+    MLFLOW_API_GET_LATEST: READ_PRODUCTION,
+}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import BenchConfig
+from bench.operation import SAME_CALL
 from bench.wrk import CONNECTIONS, THREADS, WrkResult
 
 # Operation name -> its wrk result, for one server.
@@ -42,7 +43,7 @@ def comparison_table(ours: Results, peer: Results, peer_name: str) -> str:
     ]
     rows = []
     for name, mine in ours.items():
-        theirs = peer.get(name)
+        theirs = peer.get(name) or peer.get(SAME_CALL.get(name, ""))
         if theirs is None:
             continue
         rows.append(

@@ -107,7 +107,8 @@ def core_flow(mlflow: ModuleType, registry: Registry, tracking: Path, name: str)
     with mlflow_as(mlflow, registry, "reader", tracking) as client:
         (latest,) = client.get_latest_versions(name, ["Production"])
         assert latest.version == "2"
-        for uri in (f"models:/{name}/Production", f"models:/{name}/1", f"models:/{name}@champion"):
+        uris = ("Production", "1", "latest")
+        for uri in [f"models:/{name}/{suffix}" for suffix in uris] + [f"models:/{name}@champion"]:
             assert list(mlflow.pyfunc.load_model(uri).predict([1, 41])) == [2, 42], uri
         assert list(mlflow.pyfunc.load_model(f"models:/{name}/Staging").predict([0])) == [1]
     history = registry.graphql(VERSION, {"name": name, "version": 2})["modelVersion"]

@@ -209,6 +209,50 @@ def test_model_cards_render_markdown_and_never_html(page: Page, registry: Regist
     assert page.evaluate("window.__xss") is None
 
 
+CARD = "\n".join(
+    [
+        "# Fraud model",
+        "Trained on **Q3** transactions.",
+        "",
+        "| metric | value |",
+        "| --- | ---: |",
+        "| auc | 0.91 |",
+        "",
+        XSS,
+    ]
+)
+
+
+def test_a_reviewer_reads_the_model_card_and_a_writer_edits_it(
+    page: Page, registry: Registry
+) -> None:
+    name = "carded"
+    registry.register(name, modelCard=CARD)
+    registry.gql(
+        "writer", REQUEST, {"input": {"modelName": name, "version": 1, "stage": "STAGING"}}
+    )
+
+    sign_in(page, registry, registry.tokens["maintainer"], f"#/approvals?model={name}")
+    card = page.locator("article.request").filter(has_text=name)
+    card.get_by_text("Model card").click()
+    markdown = card.locator(".markdown")
+    expect(markdown.get_by_role("heading", name="Fraud model")).to_be_visible()
+    expect(markdown.locator("td.align-right")).to_have_text("0.91")
+    expect(markdown).to_contain_text(XSS)
+    assert card.locator("img, script").count() == 0
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, registry, registry.tokens["writer"], f"#/models/{name}")
+    panel = page.locator(".model-card")
+    expect(panel.get_by_role("heading", name="Fraud model")).to_be_visible()
+    panel.get_by_text("Edit the card").click()
+    panel.get_by_label(re.compile("^Markdown")).fill("## Known limits\n\n- cold start")
+    panel.get_by_role("button", name="Save card").click()
+    expect(panel.get_by_role("heading", name="Known limits")).to_be_visible()
+    expect(panel).to_contain_text("Last changed by Writer")
+    assert page.evaluate("window.__xss") is None
+
+
 def test_a_revoked_token_lands_on_sign_in_with_the_reason(page: Page, registry: Registry) -> None:
     token = registry.make_token("revoked-soon", "reader")
     sign_in(page, registry, token)

@@ -6,6 +6,7 @@ import { about } from "../events.js";
 import { latest } from "../loading.js";
 import { Pages } from "../paging.js";
 import { atLeast, currentViewer, mayChange } from "../session.js";
+import { renderedCard } from "./model_card.js";
 
 const PAGE = 20;
 
@@ -17,6 +18,7 @@ const INBOX = `query Inbox($first: Int!, $after: String, $filter: TransitionRequ
       id version fromStage toStage alias aliasFromVersion deleteAlias archiveExisting
       status comment requestedBy createdAt resolvedAt resolvedBy
       model { name productionVersion { version } }
+      modelVersion { modelCard }
       requiredApprovals requiredChecks
       approvals { actor comment createdAt }
       rejections { actor comment createdAt }
@@ -136,6 +138,19 @@ function decisionForm(request, drafts, reload) {
   );
 }
 
+/** The requested version's card, folded; stays open across live reloads. */
+function cardDetails(request, drafts) {
+  const key = `card-open-${request.id}`;
+  const details = h(
+    "details",
+    { class: "card-details", open: drafts.get(key) === true },
+    h("summary", {}, request.modelVersion.modelCard ? "Model card" : "Model card (none)"),
+    renderedCard(request.modelVersion.modelCard),
+  );
+  details.addEventListener("toggle", () => drafts.set(key, details.open));
+  return details;
+}
+
 function requestCard(request, drafts, reload) {
   const approvals = request.approvals.length;
   return h(
@@ -165,6 +180,9 @@ function requestCard(request, drafts, reload) {
       reviews("Rejected by", request.rejections),
       reviews("Comments", request.comments),
     )),
+    request.modelVersion
+      ? cardDetails(request, drafts)
+      : null,
     decisionForm(request, drafts, reload),
   );
 }

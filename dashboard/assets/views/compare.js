@@ -2,7 +2,8 @@
 
 import { gql } from "../api.js";
 import { field, h, message, number, replace, stageBadge, table } from "../dom.js";
-import { renderMarkdown } from "../markdown.js";
+import { atLeast, mayChange } from "../session.js";
+import { modelCardPanel } from "./model_card.js";
 
 const VERSION_PAIR = `query VersionPair($name: String!, $base: Int!, $candidate: Int!) {
   base: modelVersion(name: $name, version: $base) { ...Compared }
@@ -12,6 +13,8 @@ fragment Compared on ModelVersion {
   version stage description
   metrics { key value }
   params { key value }
+  modelCard
+  modelCardHistory(first: 1) { edges { node { actor createdAt } } }
 }`;
 
 /** Rows of a comparison: every key of either side, with the candidate's change. */
@@ -115,7 +118,9 @@ export function comparisonSection(name, versions, production, chosen = {}) {
         h("p", {}, "Base ", stageBadge(result.base.stage), ` v${result.base.version}`, " · candidate ", stageBadge(result.candidate.stage), ` v${result.candidate.version}`),
         comparisonTables(result),
       );
-      replace(card, modelCardOf(result.candidate));
+      const editable = atLeast("WRITER") && mayChange(name);
+      chosen.cardDrafts = chosen.cardDrafts || {};
+      replace(card, modelCardPanel(name, result.candidate, { editable, drafts: chosen.cardDrafts }));
     } catch (error) {
       if (mine === generation) replace(output, message("error", error.message));
     }
@@ -134,13 +139,4 @@ export function comparisonSection(name, versions, production, chosen = {}) {
   });
   if (versions.length) show();
   return section;
-}
-
-/** The candidate's model card, rendered from Markdown (never as HTML). */
-export function modelCardOf(version) {
-  if (!("modelCard" in version)) return null; // a server without model cards
-  return [
-    h("h3", {}, `Model card of v${version.version}`),
-    version.modelCard ? h("article", { class: "markdown" }, renderMarkdown(version.modelCard)) : message("info", "This version has no model card."),
-  ];
 }

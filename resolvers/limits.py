@@ -32,6 +32,9 @@ LISTED_REVIEWS: Final = 100
 LISTED_CHECK_REPORTS: Final = 100
 LISTED_ATTEMPTS: Final = 100
 
+# Versions compared at once (compareModelVersions refuses more).
+COMPARED_VERSIONS_MAX: Final = 10
+
 # Bounded by the input rules of the mutation that stores them.
 FILTER_VALUES: Final = 100
 POLICY_CHECKS: Final = 20

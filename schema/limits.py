@@ -91,6 +91,9 @@ LIST_BOUNDS: dict[str, int] = {
     "Webhook.modelNames": limits.FILTER_VALUES,
     "Webhook.stages": limits.STAGES,
     "WebhookDelivery.attempts": limits.LISTED_ATTEMPTS,
+    "VersionComparison.versions": limits.COMPARED_VERSIONS_MAX,
+    "MetricComparison.values": limits.COMPARED_VERSIONS_MAX,
+    "ParamComparison.values": limits.COMPARED_VERSIONS_MAX,
 }
 
 

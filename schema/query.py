@@ -4,8 +4,9 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers import models, uris, versions
+from resolvers import comparison, models, uris, versions
 from schema.audit_fields import AuditQuery
+from schema.comparison_types import VersionComparison
 from schema.connections import Connection, connection
 from schema.enums import OrderDirection
 from schema.event_fields import EventQuery
@@ -69,3 +70,14 @@ class Query(WebhookQuery, TokenQuery, AuditQuery, PolicyQuery, RequestQuery, Eve
         self, info: Ctx, uri: str, at: datetime | None = None
     ) -> ModelVersion:
         return ModelVersion.of(await uris.resolve_model_uri(info.context, uri, at))
+
+    @strawberry.field(
+        description="Compare versions of a model (at most 10): each metric and param, the "
+        "value of each version and its delta against `baseline` (default: the current "
+        "PRODUCTION version). NOT_FOUND names the versions that do not exist."
+    )
+    async def compare_model_versions(
+        self, info: Ctx, name: str, versions: list[int], baseline: int | None = None
+    ) -> VersionComparison:
+        found = await comparison.compare_versions(info.context, name, versions, baseline)
+        return VersionComparison.of(found)

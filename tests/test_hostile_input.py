@@ -332,7 +332,10 @@ def test_distinct_big_queries_with_a_token_are_bounded_in_memory(server: Server)
                 assert response.status_code == 200, response.text
 
     cost = measured(server, attack)
-    assert_cheap(cost, cpu=4.0)  # 40 parses and validations of 1,200 fields each
+    # 40 parses and validations of 1,200 fields each: ~3 s of CPU on a quiet machine
+    # here, 4.2 s seen under load. What this guards against is minutes (the attack
+    # before the token limit), so the budget leaves room for a busy machine.
+    assert_cheap(cost, cpu=8.0)
     assert cost.rss_growth < 40 * 2**20, cost
 
 

@@ -32,7 +32,15 @@ async def latest_of_models(
 async def latest_versions(
     ctx: RequestContext, name: str, stages: Sequence[Stage]
 ) -> list[VersionRecord]:
-    """The model's newest version in each of `stages` (every stage when none is given)."""
+    """The model's newest version in each of `stages` (every stage when none is given).
+
+    Production alone (what `load_model("models:/NAME/Production")` asks) is read
+    with the model in one statement.
+    """
+    if set(stages) == {Stage.PRODUCTION}:
+        model = await get_model(ctx, name, with_production=True)
+        production = await ctx.loaders.production_version.load(model.id)
+        return [production] if production is not None else []
     model = await get_model(ctx, name)
     found = await latest_of_models(ctx, [model.id], stages or tuple(Stage))
     return found[model.id]

@@ -312,3 +312,34 @@ async def test_a_stage_that_requires_a_model_card_is_permission_denied(
         refused = await call(api, "POST", path, json={**move, "archive_existing_versions": False})
         assert "no model card" in mlflow_error(refused, 403, "PERMISSION_DENIED")
     assert await snapshot(db) == before
+
+
+EVENTS = """query($names: [String!]!) { events(first: 20, filter: {modelNames: $names}) {
+  edges { node { type actor modelName data } } } }"""
+
+
+async def test_events_name_the_token_and_a_rename_says_the_old_name(
+    api: GraphQLClient, db: Database
+) -> None:
+    writer = await issue_token(db, "ci-writer", role=Role.WRITER)
+    created = await call(
+        api, "POST", "model-versions/create", writer, json={"name": "old", "source": "s3://x"}
+    )
+    assert created.status_code == 200, created.text
+    renamed = await call(
+        api, "POST", "registered-models/rename", writer, json={"name": "old", "new_name": "new"}
+    )
+    assert renamed.json()["registered_model"]["name"] == "new"
+    edges = (await api.data(EVENTS, {"names": ["old", "new"]}))["events"]["edges"]
+    events = [(e["node"]["type"], e["node"]["actor"], e["node"]["modelName"]) for e in edges]
+    assert events == [
+        ("model.created", "ci-writer", "old"),
+        ("model_version.created", "ci-writer", "old"),
+        ("model.updated", "ci-writer", "new"),
+    ]
+    assert edges[-1]["node"]["data"]["previousName"] == "old"
+    limited = await issue_token(db, "fraud-only", role=Role.WRITER, models=("new",))
+    moved_out = await call(
+        api, "POST", "registered-models/rename", limited, json={"name": "new", "new_name": "x"}
+    )
+    mlflow_error(moved_out, 403, "PERMISSION_DENIED")

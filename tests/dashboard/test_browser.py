@@ -376,6 +376,28 @@ def showcase(registry: Registry) -> str:
     return name
 
 
+def test_versions_are_compared_on_the_server_against_a_baseline(
+    page: Page, registry: Registry
+) -> None:
+    name = showcase(registry)  # v1 in Production; v2 better, with another learning_rate
+    minus = "\N{MINUS SIGN}"
+    sign_in(page, registry, registry.tokens["reader"], f"#/models/{name}")
+    compare = page.locator("#compare")
+    expect(compare.locator("tr[data-metric='auc']")).to_contain_text("+0.02 (+2.2 %)")
+    expect(compare.locator("tr[data-param]")).to_have_count(2)
+    compare.get_by_label("Only differences").check()
+    expect(compare.locator("tr[data-param]")).to_have_count(1)  # max_depth is the same
+    expect(compare.locator("tr[data-param='learning_rate']")).to_contain_text("0.05")
+    expect(compare.locator(".model-card h3").nth(1)).to_have_text("fraud-detector v2")
+
+    compare.get_by_label("Baseline").select_option("2")
+    compare.get_by_label("v1", exact=True).check()
+    auc_of_v1 = compare.locator("tr[data-metric='auc'] td[data-version='1']")
+    expect(auc_of_v1).to_contain_text(f"{minus}0.02")
+    compare.get_by_label("Model card of").select_option("1")
+    expect(compare.locator(".model-card")).to_contain_text("This version has no model card.")
+
+
 @pytest.mark.parametrize("viewport", ["desktop", "narrow"])
 def test_main_pages_fit_the_window_and_are_saved_as_screenshots(
     page: Page, registry: Registry, viewport: str

@@ -1,142 +1,163 @@
-// Comparing two versions of a model: metrics and params side by side, with deltas.
+// Comparing versions of a model: metrics and params side by side with their deltas
+// against a baseline (by default the current Production version), computed on the
+// server by `compareModelVersions`; beside it, a compared version's model card.
 
 import { gql } from "../api.js";
 import { field, h, message, number, replace, stageBadge, table } from "../dom.js";
 import { atLeast, mayChange } from "../session.js";
 import { modelCardPanel } from "./model_card.js";
 
-const VERSION_PAIR = `query VersionPair($name: String!, $base: Int!, $candidate: Int!) {
-  base: modelVersion(name: $name, version: $base) { ...Compared }
-  candidate: modelVersion(name: $name, version: $candidate) { ...Compared }
-}
-fragment Compared on ModelVersion {
-  version stage description
-  metrics { key value }
-  params { key value }
-  modelCard
-  modelCardHistory(first: 1) { edges { node { actor createdAt } } }
+// The server compares at most this many versions at once.
+export const MAX_COMPARED = 10;
+const ROWS = 100;
+
+const COMPARE = `query Compare($name: String!, $versions: [Int!]!, $baseline: Int, $onlyDifferent: Boolean!, $rows: Int!) {
+  compareModelVersions(name: $name, versions: $versions, baseline: $baseline) {
+    baseline { version stage }
+    versions {
+      version stage modelCard
+      modelCardHistory(first: 1) { edges { node { actor createdAt } } }
+    }
+    metrics(first: $rows, onlyDifferent: $onlyDifferent) {
+      totalCount
+      edges { node { key baselineValue differs values { version value delta relativeDelta } } }
+    }
+    params(first: $rows, onlyDifferent: $onlyDifferent) {
+      totalCount
+      edges { node { key baselineValue differs values { version value differsFromBaseline } } }
+    }
+  }
 }`;
 
-/** Rows of a comparison: every key of either side, with the candidate's change. */
-export function compareEntries(base, candidate, numeric) {
-  const left = new Map(base.map((e) => [e.key, e.value]));
-  const right = new Map(candidate.map((e) => [e.key, e.value]));
-  const keys = [...new Set([...left.keys(), ...right.keys()])].sort();
-  return keys.map((key) => {
-    const a = left.has(key) ? left.get(key) : null;
-    const b = right.has(key) ? right.get(key) : null;
-    const row = { key, base: a, candidate: b, changed: a !== b };
-    if (numeric && a !== null && b !== null) {
-      row.delta = b - a;
-      row.relative = a !== 0 ? (b - a) / Math.abs(a) : null;
-    }
-    return row;
-  });
-}
-
-async function loadPair(name, base, candidate) {
-  const data = await gql(VERSION_PAIR, { name, base, candidate });
-  return {
-    base: data.base,
-    candidate: data.candidate,
-    metrics: compareEntries(data.base.metrics, data.candidate.metrics, true),
-    params: compareEntries(data.base.params, data.candidate.params, false),
-  };
-}
-
-function signed(value) {
-  if (value === undefined || value === null) return "—";
-  return `${value > 0 ? "+" : value < 0 ? "−" : "±"}${number(Math.abs(value))}`;
-}
-
-function percent(value) {
+function signed(value, format = number) {
   if (value === undefined || value === null) return "";
-  return `${value > 0 ? "+" : value < 0 ? "−" : "±"}${Number((Math.abs(value) * 100).toPrecision(3))} %`;
+  const sign = value > 0 ? "+" : value < 0 ? "−" : "±";
+  return `${sign}${format(Math.abs(value))}`;
+}
+
+const percent = (value) => `${Number((value * 100).toPrecision(3))} %`;
+
+function metricCell(value) {
+  if (value.value === null) return h("td", { class: "num muted" }, "—");
+  return h(
+    "td",
+    { class: "num", "data-version": value.version },
+    number(value.value),
+    value.delta !== null ? h("div", { class: "delta" }, signed(value.delta), value.relativeDelta !== null ? h("span", { class: "muted" }, ` (${signed(value.relativeDelta, percent)})`) : null) : null,
+  );
 }
 
 function comparisonTables(result) {
-  const a = `v${result.base.version}`;
-  const b = `v${result.candidate.version}`;
-  const metricRows = result.metrics.map((row) =>
+  const baseline = result.baseline ? `v${result.baseline.version} (baseline)` : "no baseline";
+  const headers = (first) => [first, baseline, ...result.versions.map((v) => `v${v.version}`)];
+  const metrics = result.metrics.edges.map(({ node }) =>
     h(
       "tr",
-      { "data-metric": row.key },
-      h("th", { scope: "row" }, row.key),
-      h("td", { class: "num" }, number(row.base)),
-      h("td", { class: "num" }, number(row.candidate)),
-      h("td", { class: "num delta" }, signed(row.delta), row.relative !== null && row.relative !== undefined ? h("span", { class: "muted" }, ` (${percent(row.relative)})`) : null),
+      { "data-metric": node.key, class: node.differs ? null : "same" },
+      h("th", { scope: "row" }, node.key),
+      h("td", { class: "num" }, number(node.baselineValue)),
+      node.values.map(metricCell),
     ),
   );
-  const paramRows = result.params.map((row) =>
+  const params = result.params.edges.map(({ node }) =>
     h(
       "tr",
-      { class: row.changed ? "changed" : null },
-      h("th", { scope: "row" }, row.key),
-      h("td", {}, row.base ?? "—"),
-      h("td", {}, row.candidate ?? "—"),
-      h("td", {}, row.changed ? "changed" : "same"),
+      { "data-param": node.key, class: node.differs ? "changed" : null },
+      h("th", { scope: "row" }, node.key),
+      h("td", {}, node.baselineValue ?? "—"),
+      node.values.map((v) => h("td", { class: v.differsFromBaseline ? "differs" : null }, v.value ?? "—")),
     ),
   );
+  const more = (connection, what) =>
+    connection.totalCount > connection.edges.length ? h("p", { class: "muted" }, `The first ${connection.edges.length} of ${connection.totalCount} ${what} (by name); “Only differences” narrows them.`) : null;
   return [
-    metricRows.length ? table(["Metric", a, b, `Δ ${b} − ${a}`], metricRows, "Metrics") : message("info", "Neither version has metrics."),
-    paramRows.length ? table(["Param", a, b, ""], paramRows, "Params") : null,
+    metrics.length ? table(headers("Metric"), metrics, "Metrics") : message("info", "No metrics to compare."),
+    more(result.metrics, "metrics"),
+    params.length ? table(headers("Param"), params, "Params") : null,
+    more(result.params, "params"),
   ];
 }
 
 /**
  * The comparison section of a model page. `versions`: the version numbers loaded
- * (newest first); `production`: the Production version number or null;
- * `chosen`: {base, candidate}, kept by the page so a live reload keeps the choice.
+ * (newest first); `production`: the Production version number or null; `chosen`:
+ * what the viewer picked (kept by the page, so a live reload keeps it).
  */
 export function comparisonSection(name, versions, production, chosen = {}) {
-  const candidateDefault = versions.find((v) => v !== production) ?? versions[0];
-  const baseDefault = production ?? versions.find((v) => v !== candidateDefault) ?? candidateDefault;
-  const keep = (v) => (versions.includes(v) ? v : null);
-  const options = (selected) => versions.map((v) => h("option", { value: v, selected: v === selected }, `v${v}${v === production ? " (Production)" : ""}`));
-  const base = h("select", { name: "base", "data-key": "compare-base" }, options(keep(chosen.base) ?? baseDefault));
-  const candidate = h("select", { name: "candidate", "data-key": "compare-candidate" }, options(keep(chosen.candidate) ?? candidateDefault));
+  const kept = (chosen.candidates || []).filter((v) => versions.includes(v));
+  const candidates = new Set(kept.length ? kept : [versions.find((v) => v !== production) ?? versions[0]]);
+  const baseline = h(
+    "select",
+    { name: "baseline", "data-key": "compare-baseline" },
+    h("option", { value: "" }, production !== null ? `Production (v${production})` : "Production (none)"),
+    versions.map((v) => h("option", { value: v, selected: v === chosen.baseline }, `v${v}`)),
+  );
+  const boxes = versions.map((v) => {
+    const box = h("input", { type: "checkbox", name: "versions", value: v, checked: candidates.has(v), "data-key": `compare-v${v}` });
+    return h("label", { class: "check" }, box, ` v${v}`);
+  });
+  const onlyDifferent = h("input", { type: "checkbox", name: "onlyDifferent", checked: chosen.onlyDifferent === true, "data-key": "compare-only-different" });
+  const cardOf = h("select", { name: "cardOf", "data-key": "compare-card-of" });
   const output = h("div", { class: "comparison", "aria-live": "polite" });
   const card = h("div", { class: "model-card" });
-  const againstProduction = h("button", { type: "button", class: "quiet", hidden: production === null }, "Candidate vs Production");
   const section = h(
     "section",
     { class: "panel", id: "compare", "aria-labelledby": "compare-title" },
     h("h2", { id: "compare-title" }, "Compare versions"),
-    h("form", { class: "filters" }, field("Base", base), field("Candidate", candidate), againstProduction),
-    h("div", { class: "compare-grid" }, output, card),
+    h(
+      "form",
+      { class: "filters" },
+      field("Baseline", baseline),
+      h("fieldset", { class: "versions-picker" }, h("legend", {}, `Versions (up to ${MAX_COMPARED})`), boxes),
+      h("label", { class: "check" }, onlyDifferent, " Only differences"),
+    ),
+    h("div", { class: "compare-grid" }, output, h("div", {}, field("Model card of", cardOf), card)),
   );
+
+  let result = null;
+  const showCard = () => {
+    const version = result && result.versions.find((v) => String(v.version) === cardOf.value);
+    if (!version) return replace(card);
+    chosen.cardOf = version.version;
+    chosen.cardDrafts = chosen.cardDrafts || {};
+    const editable = atLeast("WRITER") && mayChange(name);
+    return replace(card, modelCardPanel(name, version, { editable, drafts: chosen.cardDrafts }));
+  };
   let generation = 0;
   const show = async () => {
     const mine = ++generation;
-    const pair = [Number(base.value), Number(candidate.value)];
-    if (!pair[0] || !pair[1]) return;
+    const picked = boxes.map((label) => label.firstChild).filter((box) => box.checked).map((box) => Number(box.value));
+    if (picked.length === 0) {
+      replace(output, message("info", "Pick the versions to compare."));
+      return;
+    }
+    const variables = { name, versions: picked, baseline: baseline.value ? Number(baseline.value) : null, onlyDifferent: onlyDifferent.checked, rows: ROWS };
     try {
-      const result = await loadPair(name, pair[0], pair[1]);
+      const data = await gql(COMPARE, variables);
       if (mine !== generation) return;
+      result = data.compareModelVersions;
       replace(
         output,
-        h("p", {}, "Base ", stageBadge(result.base.stage), ` v${result.base.version}`, " · candidate ", stageBadge(result.candidate.stage), ` v${result.candidate.version}`),
+        h("p", {}, result.baseline ? ["Against ", stageBadge(result.baseline.stage), ` v${result.baseline.version}`] : "Nothing in Production and no baseline picked: values only."),
         comparisonTables(result),
       );
-      const editable = atLeast("WRITER") && mayChange(name);
-      chosen.cardDrafts = chosen.cardDrafts || {};
-      replace(card, modelCardPanel(name, result.candidate, { editable, drafts: chosen.cardDrafts }));
+      const wanted = result.versions.some((v) => v.version === chosen.cardOf) ? chosen.cardOf : result.versions[0].version;
+      replace(cardOf, result.versions.map((v) => h("option", { value: v.version, selected: v.version === wanted }, `v${v.version}`)));
+      showCard();
     } catch (error) {
-      if (mine === generation) replace(output, message("error", error.message));
+      if (mine === generation) replace(output, message("error", `${error.code}: ${error.message}`));
     }
   };
   const choose = () => {
-    chosen.base = Number(base.value);
-    chosen.candidate = Number(candidate.value);
+    chosen.baseline = baseline.value ? Number(baseline.value) : null;
+    chosen.candidates = boxes.map((label) => label.firstChild).filter((box) => box.checked).map((box) => Number(box.value));
+    chosen.onlyDifferent = onlyDifferent.checked;
     show();
   };
-  base.addEventListener("change", choose);
-  candidate.addEventListener("change", choose);
-  againstProduction.addEventListener("click", () => {
-    base.value = String(production);
-    if (Number(candidate.value) === production) candidate.value = String(candidateDefault);
-    choose();
-  });
+  baseline.addEventListener("change", choose);
+  onlyDifferent.addEventListener("change", choose);
+  for (const label of boxes) label.firstChild.addEventListener("change", choose);
+  cardOf.addEventListener("change", showCard);
   if (versions.length) show();
   return section;
 }

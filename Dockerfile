@@ -20,6 +20,7 @@ COPY webhooks/ webhooks/
 COPY storage/ storage/
 COPY server/ server/
 COPY dashboard/ dashboard/
+COPY mlflow_api/ mlflow_api/
 # modelreg's wheel and a wheel of every dependency, so the runtime stage
 # installs from local files only (no compiler, no index).
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,6 +21,13 @@ from storage.database import Database
 from storage.enums import Role
 from webhooks.events import Event, publish
 from webhooks.runtime import WebhookRuntime
+
+if TYPE_CHECKING:
+    from resolvers.live.session import LiveSession
+
+
+def _nothing() -> None:
+    return None
 
 
 def new_request_id() -> str:
@@ -46,6 +54,10 @@ class RequestContext:
     audit: AuditEntry | None = None
     # Mutations of this request that were refused: one audit row for all, at the end.
     refusals: list[Refusal] = field(default_factory=list)
+    # Wakes this process's live subscriptions after a commit that logged events.
+    wake_live: Callable[[], None] = _nothing
+    # The WebSocket connection a subscription runs on (None for HTTP requests).
+    live: LiveSession | None = None
     loaders: Loaders = field(init=False)
     _deliveries_made: int = field(default=0, init=False)
     _published: list[Event] = field(default_factory=list, init=False)
@@ -107,6 +119,8 @@ class RequestContext:
                 )
         self.loaders = Loaders(self.db)
         metrics.committed(self._published)
+        if self._published:
+            self.wake_live()
         if self._deliveries_made:
             self.webhooks.wake()
 
@@ -118,6 +132,15 @@ class RequestContext:
             conn, model_name, events, utcnow(), self.request_id, self.actor
         )
         self._published.extend(events)  # counted in the metrics once committed
+
+    async def read_afresh(self) -> None:
+        """Hand back the read connection and forget what was loaded (a subscription's next item).
+
+        A subscription lives for hours: between its items it must hold no
+        connection, and each item must read the registry as it is then.
+        """
+        await self.loaders.close()
+        self.loaders = Loaders(self.db)
 
     async def close(self) -> None:
         """Release what the request holds; the HTTP layer calls this when it ends."""

@@ -27,15 +27,19 @@ from webhooks.filters import EVENT_TYPES, is_valid_pattern, type_matches
 _CURSOR_KIND = "event"
 
 
+def position_cursor(position: Position) -> str:
+    return encode_cursor(_CURSOR_KIND, *position)
+
+
 def cursor_of(record: EventRecord) -> str:
-    return encode_cursor(_CURSOR_KIND, *record.position)
+    return position_cursor(record.position)
 
 
 def position_of(cursor: str | None) -> Position:
     """The log position a cursor names; START for None (BAD_USER_INPUT if not a cursor)."""
     if cursor is None:
         return START
-    xid, event_id = decode_cursor(cursor, _CURSOR_KIND, (ZeroOrMore, int))
+    xid, event_id = decode_cursor(cursor, _CURSOR_KIND, (ZeroOrMore, ZeroOrMore))
     return (int(xid), int(event_id))
 
 

@@ -24,9 +24,10 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
-    GraphQLFormattedError,
+    GraphQLSchema,
     GraphQLSyntaxError,
     OperationDefinitionNode,
+    OperationType,
     execute,
     get_operation_ast,
     parse,
@@ -51,6 +52,11 @@ PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL = "INTERNAL_SERVER_ERROR"
+BAD_REQUEST = "BAD_REQUEST"
+SUBSCRIPTION_OVER_HTTP = (
+    "subscriptions run over a WebSocket: open ws://.../graphql with the "
+    "graphql-transport-ws protocol"
+)
 MAX_QUERY_LENGTH = 100_000
 # Documents longer than this are parsed for each request, never kept.
 MAX_CACHED_QUERY_LENGTH = 16_384
@@ -74,7 +80,7 @@ class Response:
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
+class Prepared:
     document: DocumentNode | None
     errors: list[GraphQLError]
     # The cost turns on page sizes given as variables: check it per request.
@@ -85,7 +91,7 @@ class Executor:
     """Runs GraphQL operations against the registry schema."""
 
     def __init__(self, cache_size: int = 1024, cache_text_budget: int = CACHE_TEXT_BUDGET) -> None:
-        self._cache: OrderedDict[str, _Prepared] = OrderedDict()
+        self._cache: OrderedDict[str, Prepared] = OrderedDict()
         self._cache_size = cache_size
         self._cache_text_budget = cache_text_budget
         self._cached_text = 0
@@ -97,7 +103,17 @@ class Executor:
         """The total length of the query texts the cache holds."""
         return self._cached_text
 
-    def _prepare(self, query: str) -> _Prepared:
+    @property
+    def graphql_schema(self) -> GraphQLSchema:
+        return self._schema
+
+    @property
+    def context_class(self) -> Any:
+        """The execution context class strawberry's resolvers need."""
+        return self._context_class
+
+    def prepare(self, query: str) -> Prepared:
+        """The parsed and validated document (errors with codes), cached by query text."""
         prepared = self._cache.get(query)
         if prepared is not None:
             self._cache.move_to_end(query)
@@ -108,18 +124,18 @@ class Executor:
             # graphql-core says so only in the message: "Document contains more than N tokens."
             too_long = "tokens. Parsing aborted" in error.message
             code = QUERY_TOO_COMPLEX if too_long else PARSE_FAILED
-            prepared = _Prepared(None, [_with_code(error, code)])
+            prepared = Prepared(None, [with_code(error, code)])
         else:
             errors = [
-                _with_code(e, VALIDATION_FAILED) for e in validate(self._schema, document, _RULES)
+                with_code(e, VALIDATION_FAILED) for e in validate(self._schema, document, _RULES)
             ]
             deferred = not errors and limits.needs_variables(self._schema, document)
-            prepared = _Prepared(document, errors, deferred)
+            prepared = Prepared(document, errors, deferred)
         if len(query) <= MAX_CACHED_QUERY_LENGTH:
             self._remember(query, prepared)
         return prepared
 
-    def _remember(self, query: str, prepared: _Prepared) -> None:
+    def _remember(self, query: str, prepared: Prepared) -> None:
         self._cache[query] = prepared
         self._cached_text += len(query)
         while len(self._cache) > self._cache_size or self._cached_text > self._cache_text_budget:
@@ -135,12 +151,12 @@ class Executor:
     ) -> Response:
         if len(query) > MAX_QUERY_LENGTH:
             error = GraphQLError(f"query is longer than {MAX_QUERY_LENGTH} characters")
-            return _errors_only([_with_code(error, QUERY_TOO_COMPLEX)])
+            return _errors_only([with_code(error, QUERY_TOO_COMPLEX)])
         if context.principal is None:  # the HTTP layer refuses these before reading the body
             refusal = unauthenticated.refusal(context)
             body = {"errors": [{"message": refusal.message, "extensions": refusal.extensions}]}
             return Response(body, unauthenticated=True)
-        prepared = self._prepare(query)
+        prepared = self.prepare(query)
         if prepared.errors or prepared.document is None:
             return _errors_only(prepared.errors)
         if prepared.cost_needs_variables:
@@ -150,6 +166,9 @@ class Executor:
             if problem is not None:
                 return _errors_only([GraphQLError(problem, extensions={"code": QUERY_TOO_COMPLEX})])
         operation = get_operation_ast(prepared.document, operation_name)
+        if operation is not None and operation.operation == OperationType.SUBSCRIPTION:
+            error = GraphQLError(SUBSCRIPTION_OVER_HTTP, extensions={"code": BAD_REQUEST})
+            return _errors_only([error])
         try:
             return await self._run(prepared.document, variables, operation_name, context, operation)
         finally:
@@ -178,7 +197,7 @@ class Executor:
         assert isinstance(result, ExecutionResult)
         if result.errors is None:
             return Response({"data": result.data}, operation=operation)
-        errors = [_client_error(e) for e in result.errors]
+        errors = [client_error(e).formatted for e in result.errors]
         body: dict[str, Any] = {"data": result.data, "errors": errors}
         if result.data is None and all(e.path is None for e in result.errors):
             # Nothing ran: variables did not match their types, or no such operation.
@@ -186,7 +205,7 @@ class Executor:
         return Response(body, operation=operation)
 
 
-def _with_code(error: GraphQLError, code: str) -> GraphQLError:
+def with_code(error: GraphQLError, code: str) -> GraphQLError:
     if not (error.extensions or {}).get("code"):
         error.extensions = {**(error.extensions or {}), "code": code}
     return error
@@ -196,20 +215,19 @@ def _errors_only(errors: list[GraphQLError]) -> Response:
     return Response({"errors": [e.formatted for e in errors]}, bad_request=True)
 
 
-def _client_error(error: GraphQLError) -> GraphQLFormattedError:
+def client_error(error: GraphQLError) -> GraphQLError:
     """Expected errors keep their message and code; anything else is masked and logged."""
     original = error.original_error
     if isinstance(original, RegistryError):
-        return error.formatted
+        return error
     if original is None or isinstance(original, GraphQLError):
         # graphql-core's own errors: variable coercion, unknown operation.
-        return _with_code(error, BAD_USER_INPUT).formatted
+        return with_code(error, BAD_USER_INPUT)
     logger.error(
         "unexpected error in %s",
         ".".join(str(p) for p in error.path or ()),
         exc_info=(type(original), original, original.__traceback__),
     )
-    masked = GraphQLError(
+    return GraphQLError(
         "Internal server error", error.nodes, path=error.path, extensions={"code": INTERNAL}
     )
-    return masked.formatted

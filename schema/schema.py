@@ -7,6 +7,7 @@ from schema.argument_checks import CheckedArguments
 from schema.audit import AuditedMutation
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 
 for _field in get_object_definition(Mutation, strict=True).fields:
     _field.extensions.append(AuditedMutation())
@@ -18,4 +19,4 @@ for _root in (Query, Mutation):
         if _field.arguments:
             _field.extensions.insert(0, CheckedArguments())
 
-schema = strawberry.Schema(query=Query, mutation=Mutation)
+schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)

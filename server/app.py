@@ -8,10 +8,13 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from resolvers.live.closing import SHUTTING_DOWN, Closed
+from resolvers.live.hub import EventHub, HubConfig
 from resolvers.token_cache import TokenCache
 from server import tracing
 from server.dashboard import add_dashboard_routes
 from server.graphql_http import GraphQLEndpoint, transport_error_500
+from server.graphql_ws import GraphQLWebSocket
 from server.health import router as health_router
 from server.lifecycle import Shutdown
 from server.metrics_endpoint import add_metrics_route
@@ -21,6 +24,8 @@ from server.secret_keys import secret_keys
 from server.settings import Settings, get_settings
 from storage.database import Database, create_database
 from storage.migrate import current_revision, head_revision
+from storage.queries import events
+from storage.sqlite_changes import wal_watcher
 from webhooks.dispatcher import Dispatcher
 from webhooks.listener import postgres_listener
 from webhooks.runtime import WebhookRuntime
@@ -48,6 +53,21 @@ def start_dispatcher(db: Database, runtime: WebhookRuntime) -> Dispatcher:
     return Dispatcher(db, runtime.config, listen=listen)
 
 
+def start_hub(db: Database, settings: Settings) -> EventHub:
+    """The live event hub of this process, woken by other processes' commits where it can be."""
+    postgresql = db.writer.dialect.name == "postgresql"
+    return EventHub(
+        db,
+        HubConfig(
+            poll_interval_seconds=settings.live_poll_interval_seconds,
+            queue_size=settings.live_queue_size,
+            subscriptions_per_token=settings.live_subscriptions_per_token,
+        ),
+        listen=postgres_listener(db.url, channel=events.NOTIFY_CHANNEL) if postgresql else None,
+        changed=wal_watcher(db.url),
+    )
+
+
 class RegistryApp(FastAPI):
     """FastAPI, with POST /graphql and the MLflow API answered before its middleware and routing.
 
@@ -59,8 +79,13 @@ class RegistryApp(FastAPI):
 
     graphql: GraphQLEndpoint
     mlflow: MlflowEndpoint
+    live: GraphQLWebSocket
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/graphql":
+            scope["app"] = self
+            await self.live(scope, receive, send)
+            return
         if scope["type"] == "http":
             path = scope["path"]
             if scope["method"] == "POST" and path == "/graphql":
@@ -94,6 +119,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         )
         runtime: WebhookRuntime | None = None
         dispatcher: Dispatcher | None = None
+        hub: EventHub | None = None
         shutdown = Shutdown(settings.shutdown_grace_seconds)
         untrace = tracing.start(settings, db)
         try:
@@ -104,13 +130,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 dispatcher = start_dispatcher(db, runtime)
                 await dispatcher.start()
                 runtime.wake = dispatcher.wake
-            shutdown.watch(dispatcher)
+            hub = start_hub(db, settings)
+            await hub.start()
+            shutdown.watch(dispatcher, hub)
             app.state.dispatcher = dispatcher
+            app.state.live_hub = hub
             app.state.db = db
             app.state.webhooks = runtime
             app.state.token_cache = TokenCache(settings.auth_cache_seconds)
             yield
         finally:
+            if hub is not None:
+                hub.close_all(Closed(SHUTTING_DOWN, "the server is stopping"))
+                await hub.stop()
             if dispatcher is not None:
                 await dispatcher.stop(shutdown.remaining())
             if runtime is not None:
@@ -122,6 +154,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app = RegistryApp(title="modelreg", lifespan=lifespan, docs_url=None, redoc_url=None)
     endpoint = app.graphql = GraphQLEndpoint(settings)
     app.mlflow = MlflowEndpoint(settings)
+    app.live = GraphQLWebSocket(settings, endpoint.executor, endpoint.throttle)
     app.add_api_route("/graphql", endpoint.post, methods=["POST"], include_in_schema=False)
     app.add_api_route("/graphql", endpoint.get, methods=["GET"], include_in_schema=False)
     app.include_router(health_router)

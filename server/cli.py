@@ -54,6 +54,8 @@ def _serve(args: argparse.Namespace) -> int:
         # uvicorn kills a worker that does not answer its ping within this: 5 s (its
         # default) killed workers still importing on a loaded machine, again and again.
         timeout_worker_healthcheck=30,
+        # A WebSocket message (a subscription's document) is bounded like a request body.
+        ws_max_size=settings.max_body_bytes,
     )
     return 0
 

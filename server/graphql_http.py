@@ -88,6 +88,16 @@ class GraphQLEndpoint:
         self._throttle = AuditThrottle()
         self._ide = get_graphql_ide_html(graphql_ide="graphiql")
 
+    @property
+    def executor(self) -> Executor:
+        """Shared with the WebSocket endpoint: one cache of parsed documents."""
+        return self._executor
+
+    @property
+    def throttle(self) -> AuditThrottle:
+        """Shared with the WebSocket endpoint: one budget of refusal audit rows per address."""
+        return self._throttle
+
     async def post(self, request: Request) -> Response:
         with observed(request_id_of(request), request.headers) as scope:
             response = await self._post(request, scope)
@@ -105,6 +115,7 @@ class GraphQLEndpoint:
             db=request.app.state.db,
             webhooks=request.app.state.webhooks,
             token_cache=request.app.state.token_cache,
+            wake_live=request.app.state.live_hub.wake,
             request_id=scope.request_id,
             client_address=request.client.host if request.client else None,
         )

@@ -6,7 +6,8 @@ refused in one line: no traceback, and no empty SQLite file left behind
 checked before anything connects).
 
 On SIGTERM (or SIGINT) uvicorn stops accepting connections and lets the
-requests in flight finish for up to MODELREG_SHUTDOWN_GRACE_SECONDS. The
+requests in flight finish for up to MODELREG_SHUTDOWN_GRACE_SECONDS. Live
+subscriptions are closed at the signal (1012, their clients reconnect). The
 dispatcher stops claiming at the signal, and its sends in flight get what
 is left of the same grace period once the requests are done (see
 `Dispatcher.stop`). Then the process exits 0: a stop that was asked for is
@@ -22,6 +23,8 @@ from typing import Any
 
 import uvicorn
 
+from resolvers.live.closing import SHUTTING_DOWN, Closed
+from resolvers.live.hub import EventHub
 from storage.database import create_database
 from storage.errors import classify
 from storage.migrate import current_revision, head_revision
@@ -88,14 +91,17 @@ class Shutdown:
         self.grace_seconds = grace_seconds
         self.requested_at: float | None = None
         self._dispatcher: Dispatcher | None = None
+        self._hub: EventHub | None = None
 
-    def watch(self, dispatcher: Dispatcher | None) -> None:
-        """Learn of uvicorn's stop signal as it arrives, and stop `dispatcher` claiming then.
+    def watch(self, dispatcher: Dispatcher | None, hub: EventHub | None = None) -> None:
+        """Learn of uvicorn's stop signal as it arrives: stop `dispatcher` claiming then,
+        and close the live subscriptions of `hub` (their clients reconnect elsewhere).
 
         Only under uvicorn (`modelreg serve`): its handler is wrapped, not
         replaced, so uvicorn still starts its graceful shutdown.
         """
         self._dispatcher = dispatcher
+        self._hub = hub
         if threading.current_thread() is not threading.main_thread():
             return
         loop = asyncio.get_running_loop()
@@ -115,6 +121,8 @@ class Shutdown:
             self.requested_at = time.monotonic()
         if self._dispatcher is not None:
             self._dispatcher.stop_claiming()
+        if self._hub is not None:
+            self._hub.close_all(Closed(SHUTTING_DOWN, "the server is stopping"))
 
     def remaining(self) -> float:
         """Seconds left of the grace period (all of it before any signal)."""

@@ -134,6 +134,30 @@ class Settings(BaseSettings):
         "take it over (default: 2 x timeout + 30 s)",
     )
 
+    # Live subscriptions (GraphQL over WebSocket, see server/graphql_ws.py).
+    live_subscriptions_per_connection: int = Field(default=100, ge=1)
+    live_subscriptions_per_token: int = Field(default=1000, ge=1, description="per server process")
+    live_queue_size: int = Field(
+        default=1000,
+        ge=1,
+        description="events waiting to be sent per subscription; a subscriber with more "
+        "is disconnected as a slow consumer",
+    )
+    live_poll_interval_seconds: float = Field(
+        default=0.1,
+        gt=0,
+        description="read the event log at least this often (a commit in this process, a "
+        "PostgreSQL NOTIFY or a change of SQLite's WAL file wakes it sooner)",
+    )
+    live_ping_interval_seconds: float = Field(default=15.0, gt=0)
+    live_token_check_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="how often an open connection's token is checked again (revoked or "
+        "expired: the connection is closed)",
+    )
+    live_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
+
     # Tracing follows the standard OpenTelemetry variables (the SDK reads the rest
     # itself: headers, timeouts, sampler, resource); these decide whether it is on.
     otel_sdk_disabled: bool = Field(default=False, validation_alias="OTEL_SDK_DISABLED")

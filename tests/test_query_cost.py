@@ -110,11 +110,11 @@ async def test_refusals_over_http(api: GraphQLClient) -> None:
 def test_the_document_cache_is_bounded_by_text() -> None:
     executor = Executor()
     for i in range(200):
-        executor._prepare(f"query Q{i} {{ __typename }}" + " " * 4_000)
+        executor.prepare(f"query Q{i} {{ __typename }}" + " " * 4_000)
     assert 0 < executor.cached_text_length <= CACHE_TEXT_BUDGET
     huge = "query { __typename }" + " " * 20_000
     before = executor.cached_text_length
-    executor._prepare(huge)
+    executor.prepare(huge)
     assert executor.cached_text_length == before  # too long to keep
 
 

@@ -23,9 +23,10 @@ def _dsn(url: str) -> str:
 
 
 def postgres_listener(
-    url: str, retry_seconds: float = 1.0
+    url: str, retry_seconds: float = 1.0, channel: str = NOTIFY_CHANNEL
 ) -> Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]:
-    """A `listen(wake)` for the dispatcher: calls `wake()` on every notification."""
+    """A `listen(wake)` (for the dispatcher, or the live event hub with its own
+    `channel`): calls `wake()` on every notification."""
 
     async def listen(wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
         def on_notify(*_: Any) -> None:
@@ -36,20 +37,20 @@ def postgres_listener(
                 try:
                     connection = await asyncpg.connect(_dsn(url))
                 except (OSError, asyncpg.PostgresError) as error:
-                    logger.warning("cannot LISTEN for webhook wake-ups (%s); polling", error)
+                    logger.warning("cannot LISTEN on %s (%s); polling", channel, error)
                     await asyncio.sleep(retry_seconds)
                     continue
                 lost = asyncio.Event()
                 connection.add_termination_listener(lambda *_, lost=lost: lost.set())
                 try:
-                    await connection.add_listener(NOTIFY_CHANNEL, on_notify)
+                    await connection.add_listener(channel, on_notify)
                     wake()  # anything committed while we were not listening
                     await lost.wait()
                 finally:
                     with contextlib.suppress(Exception):
                         await connection.close()
 
-        task = asyncio.create_task(keep_listening(), name="webhook-listener")
+        task = asyncio.create_task(keep_listening(), name=f"listen-{channel}")
 
         async def stop() -> None:
             task.cancel()

@@ -4,14 +4,23 @@ Log order is (xid, id). On SQLite one transaction writes at a time, so ids
 are handed out in commit order and xid is always 0. On PostgreSQL ids are
 taken when rows are inserted, not when they commit, so a reader that saw
 event 8 could later see event 7 commit. There each event records the id of
-its transaction (`pg_current_xact_id()`, handed out as transactions start
+its transaction (`pg_current_xact_id()`, handed out as a transaction starts
 writing, never reused), and a read returns only events of transactions
-older than the oldest one still running (`pg_snapshot_xmin` of the read's
-own snapshot). Every such transaction has ended, so no event can ever
-commit before a position a reader has already passed: a reader that resumes
-after the last (xid, id) it got misses nothing and gets nothing twice. The
-price: an event shows up only once every transaction that began writing
-before it has ended, so a long-running writing transaction delays readers.
+older than the oldest transaction of this database still running. That
+horizon is sampled in a statement of its own *before* the read (each
+statement of a READ COMMITTED transaction reads a newer snapshot): every
+transaction below it had ended when it was sampled, so its events are
+committed and visible to the read, or rolled back. No event can then ever
+commit at a place a reader has already passed: a reader that resumes after
+the last (xid, id) it got misses nothing and gets nothing twice.
+
+The horizon comes from `pg_stat_activity.backend_xid` (readable by any
+role) of this database's sessions, not from the snapshot's `xmin`, which
+counts every database of the cluster: a long transaction elsewhere on a
+shared server must not hold these readers back. One here does: an event
+shows up only once every transaction of this database that began writing
+before it has ended. Prepared (two-phase) transactions are not listed
+there; modelreg never prepares one.
 """
 
 from collections.abc import Sequence
@@ -60,7 +69,21 @@ _COLUMNS = (
     _e.c.created_at,
 )
 _CURRENT_XID = literal_column("pg_current_xact_id()::text::bigint", BigInteger)
-_HORIZON = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger)
+# The full (64-bit) id of the oldest transaction of this database still running,
+# or the first id not yet completed when none is. backend_xid is 32-bit: it is
+# widened by the epoch of `n`, which it is within 2^31 of.
+_HORIZON = text(
+    """
+    SELECT coalesce(
+        min(next.n + (a.backend_xid::text::bigint - next.n % 4294967296 + 6442450944)
+            % 4294967296 - 2147483648),
+        min(next.n))
+    FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS n) AS next
+    LEFT JOIN pg_stat_activity AS a
+      ON a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND a.backend_xid IS NOT NULL
+    """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +127,21 @@ async def notify_readers(conn: AsyncConnection) -> None:
         await conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
-def _visible(conn: AsyncConnection) -> ColumnElement[bool]:
-    """Events no transaction still running can commit before (see the module's docstring)."""
-    if conn.dialect.name == "postgresql":
-        return _e.c.xid < _HORIZON
-    return true()
+async def _horizon(conn: AsyncConnection) -> int | None:
+    """PostgreSQL: the horizon of the next statement's read (None on SQLite: no horizon).
+
+    Call it in its own statement, before the read (see the module's docstring).
+    """
+    if conn.dialect.name != "postgresql":
+        return None
+    return int((await conn.execute(_HORIZON)).scalar_one())
+
+
+def _visible(horizon: int | None) -> ColumnElement[bool]:
+    """Events no transaction still running can commit before."""
+    if horizon is None:
+        return true()
+    return _e.c.xid < bindparam("horizon", horizon, BigInteger)
 
 
 def _conditions(event_filter: EventFilter) -> list[ColumnElement[bool]]:
@@ -132,24 +165,35 @@ def _after(position: Position) -> ColumnElement[bool]:
     )
 
 
-def _page(conn: AsyncConnection, after: Position, event_filter: EventFilter) -> Select[Any]:
+def _page(horizon: int | None, after: Position, event_filter: EventFilter) -> Select[Any]:
     return (
         select(*_COLUMNS)
-        .where(_after(after), _visible(conn), *_conditions(event_filter))
+        .where(_after(after), _visible(horizon), *_conditions(event_filter))
         .order_by(_e.c.xid, _e.c.id)
     )
 
 
 async def events_after(
-    conn: AsyncConnection, after: Position, limit: int, event_filter: EventFilter | None = None
+    conn: AsyncConnection,
+    after: Position,
+    limit: int,
+    event_filter: EventFilter | None = None,
+    *,
+    upto: Position | None = None,
 ) -> list[EventRecord]:
-    """Up to `limit` events after `after` in log order, oldest first."""
-    query = _page(conn, after, event_filter or EventFilter()).limit(limit)
-    return [EventRecord(*row) for row in await conn.execute(query)]
+    """Up to `limit` events after `after` (and not after `upto`) in log order, oldest first."""
+    query = _page(await _horizon(conn), after, event_filter or EventFilter())
+    if upto is not None:
+        query = query.where(
+            tuple_(_e.c.xid, _e.c.id)
+            <= tuple_(bindparam("upto_xid", upto[0], BigInteger), bindparam("upto_id", upto[1]))
+        )
+    return [EventRecord(*row) for row in await conn.execute(query.limit(limit))]
 
 
 async def count_events(conn: AsyncConnection, event_filter: EventFilter) -> int:
-    query = select(func.count()).select_from(_e).where(_visible(conn), *_conditions(event_filter))
+    visible = _visible(await _horizon(conn))
+    query = select(func.count()).select_from(_e).where(visible, *_conditions(event_filter))
     return int((await conn.execute(query)).scalar_one())
 
 
@@ -158,11 +202,9 @@ async def last_position(conn: AsyncConnection) -> Position:
 
     A reader that starts here gets every event that commits after this call.
     """
+    visible = _visible(await _horizon(conn))
     query = (
-        select(_e.c.xid, _e.c.id)
-        .where(_visible(conn))
-        .order_by(_e.c.xid.desc(), _e.c.id.desc())
-        .limit(1)
+        select(_e.c.xid, _e.c.id).where(visible).order_by(_e.c.xid.desc(), _e.c.id.desc()).limit(1)
     )
     row = (await conn.execute(query)).first()
     return (int(row.xid), int(row.id)) if row is not None else START

@@ -1,0 +1,1 @@
+"""Live reads of the event log: one hub per process, subscriptions, sessions, URI watches."""

@@ -1,0 +1,275 @@
+"""One reader of the event log per process, fanning new events out to live subscribers.
+
+However many subscriptions a process serves, one task reads the log: after a
+commit in this process (woken at once), on PostgreSQL after a NOTIFY from
+another replica, on SQLite when the write-ahead log file changes (another
+worker committed; `changed` is a cheap stat of it), and every poll interval
+whatever happens, since a NOTIFY can be missed and on PostgreSQL an event
+becomes readable only when older transactions end (storage/queries/events.py).
+
+Each subscriber has a bounded queue. The hub never waits for one: a
+subscriber whose queue is full is closed as a slow consumer (its client
+resumes from its last cursor), and the others never notice.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from resolvers.errors import RegistryError
+from resolvers.live.closing import SHUTTING_DOWN, SLOW_CONSUMER, Closed
+from storage.database import Database
+from storage.queries import events
+from storage.queries.events import START, EventFilter, Position
+from storage.records import EventRecord
+
+logger = logging.getLogger("modelreg.live")
+
+# Reads a batch at most this big; a bigger burst is read in several turns.
+BATCH_SIZE = 200
+# After a wake-up found nothing new (PostgreSQL: an older transaction still
+# running holds the event back), look again this soon, doubling up to the poll interval.
+EAGER_RETRY_SECONDS = 0.005
+# How often `changed` is asked (it must be cheap: a stat, not a query).
+CHANGE_CHECK_SECONDS = 0.005
+
+Listen = Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]
+
+
+class TooManySubscriptions(RegistryError):
+    code = "TOO_MANY_SUBSCRIPTIONS"
+
+
+@dataclass(frozen=True, slots=True)
+class HubConfig:
+    poll_interval_seconds: float = 0.1
+    queue_size: int = 1000
+    subscriptions_per_token: int = 1000
+
+
+def matches(event_filter: EventFilter, event: EventRecord) -> bool:
+    """Does `event` pass the (checked) filter? The same rules as the SQL of events_after."""
+    f = event_filter
+    return (
+        (not f.types or event.type in f.types)
+        and (not f.model_names or event.model_name in f.model_names)
+        and (not f.stages or event.stage in f.stages)
+        and (f.since is None or event.created_at >= f.since)
+        and (f.until is None or event.created_at < f.until)
+    )
+
+
+class Subscriber:
+    """One live subscription's queue of events, after `floor` in log order."""
+
+    def __init__(
+        self, event_filter: EventFilter, floor: Position, queue_size: int, owner: str
+    ) -> None:
+        self.event_filter = event_filter
+        # Events at or before it were (or will be) read from the log by the subscription.
+        self.joined_at = floor
+        self.floor = floor
+        self.owner = owner
+        self._queue: deque[EventRecord] = deque()
+        self._queue_size = queue_size
+        self._ready = asyncio.Event()
+        self.closed: Closed | None = None
+        self.on_close: Callable[[Closed], None] = lambda _: None
+
+    def offer(self, event: EventRecord) -> None:
+        if self.closed is not None or event.position <= self.floor:
+            return
+        if not matches(self.event_filter, event):
+            return
+        if len(self._queue) >= self._queue_size:
+            self.close(
+                Closed(
+                    SLOW_CONSUMER,
+                    f"slow consumer: {self._queue_size} events waiting to be sent; "
+                    "resume from the last cursor received",
+                )
+            )
+            return
+        self._queue.append(event)
+        self._ready.set()
+
+    def skip_through(self, position: Position) -> None:
+        """Drop what the subscription already got from the log (up to `position`)."""
+        self.floor = max(self.floor, position)
+        while self._queue and self._queue[0].position <= self.floor:
+            self._queue.popleft()
+
+    def close(self, reason: Closed) -> None:
+        if self.closed is None:
+            self.closed = reason
+            self._queue.clear()
+            self._ready.set()
+            self.on_close(reason)
+
+    def pending(self) -> list[EventRecord]:
+        """Everything queued now, without waiting (empty when nothing is)."""
+        taken = list(self._queue)
+        self._queue.clear()
+        self._ready.clear()
+        if self.closed is not None:
+            raise self.closed
+        return taken
+
+    async def next(self) -> EventRecord:
+        """The next event; raises `Closed` once the subscription is closed."""
+        while not self._queue:
+            if self.closed is not None:
+                raise self.closed
+            self._ready.clear()
+            await self._ready.wait()
+        if self.closed is not None:
+            raise self.closed
+        return self._queue.popleft()
+
+
+class EventHub:
+    """The process's reader of the event log and its live subscribers."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: HubConfig,
+        *,
+        listen: Listen | None = None,
+        changed: Callable[[], bool] | None = None,
+    ) -> None:
+        self._db = db
+        self._config = config
+        self._listen = listen
+        self._changed = changed
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._stop_listening: Callable[[], Awaitable[None]] | None = None
+        self._subscribers: set[Subscriber] = set()
+        self._per_owner: Counter[str] = Counter()
+        self.position: Position = START
+
+    @property
+    def config(self) -> HubConfig:
+        return self._config
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    async def start(self) -> None:
+        async with self._db.read() as conn:
+            self.position = await events.last_position(conn)
+        if self._listen is not None:
+            self._stop_listening = await self._listen(self.wake)
+        self._task = asyncio.create_task(self._run(), name="live-events")
+
+    def wake(self) -> None:
+        """Something may have been committed: read the log without waiting."""
+        self._wakeup.set()
+
+    @contextmanager
+    def subscription(
+        self,
+        event_filter: EventFilter,
+        owner: str,
+        on_close: Callable[[Closed], None],
+        after: Position | None = None,
+    ) -> Iterator[Subscriber]:
+        """A subscriber for the events after now (`joined_at`), removed on exit.
+
+        With `after` beyond now (a cursor from a replica that read further),
+        events up to `after` are skipped too. `on_close` learns why the hub
+        closed it (too slow, the server stopping); so does a subscription
+        refused because the server is stopping. TOO_MANY_SUBSCRIPTIONS when
+        `owner` (a token) has as many as it may have in this process.
+        """
+        if self._stopping:
+            refused = Closed(SHUTTING_DOWN, "the server is stopping")
+            on_close(refused)
+            raise refused
+        limit = self._config.subscriptions_per_token
+        if self._per_owner[owner] >= limit:
+            raise TooManySubscriptions(
+                f"token {owner!r} has {limit} live subscriptions on this server, the most "
+                "it may have (MODELREG_LIVE_SUBSCRIPTIONS_PER_TOKEN)",
+                limit=limit,
+            )
+        subscriber = Subscriber(event_filter, self.position, self._config.queue_size, owner)
+        subscriber.on_close = on_close
+        if after is not None:
+            subscriber.skip_through(after)
+        self._subscribers.add(subscriber)
+        self._per_owner[owner] += 1
+        try:
+            yield subscriber
+        finally:
+            self._subscribers.discard(subscriber)
+            self._per_owner[owner] -= 1
+            if self._per_owner[owner] <= 0:
+                del self._per_owner[owner]
+
+    def close_all(self, reason: Closed) -> None:
+        """Close every subscription (the server is stopping); none may start after."""
+        self._stopping = True
+        for subscriber in list(self._subscribers):
+            subscriber.close(reason)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._stop_listening is not None:
+            await self._stop_listening()
+
+    async def _run(self) -> None:
+        retry = EAGER_RETRY_SECONDS
+        while True:
+            woken = self._wakeup.is_set()
+            self._wakeup.clear()
+            try:
+                found = await self._read_once()
+            except Exception:
+                logger.exception("reading the event log failed; retrying")
+                found = 0
+            if found == BATCH_SIZE:
+                continue
+            if found or not woken:
+                retry = EAGER_RETRY_SECONDS
+                await self._wait(self._config.poll_interval_seconds)
+            else:
+                # Woken, nothing readable yet: look again soon, then less and less often.
+                await self._wait(retry)
+                retry = min(retry * 2, self._config.poll_interval_seconds)
+
+    async def _wait(self, seconds: float) -> None:
+        """Until woken, `changed` says so, or `seconds` have passed."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            step = min(left, CHANGE_CHECK_SECONDS) if self._changed is not None else left
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(step):  # no task per wait, unlike wait_for
+                    await self._wakeup.wait()
+                    return
+            if self._changed is not None and self._changed():
+                return
+
+    async def _read_once(self) -> int:
+        async with self._db.read() as conn:
+            batch = await events.events_after(conn, self.position, BATCH_SIZE)
+        # No await from here on: a subscriber that joins sees either all of the
+        # batch (joined before) or none of it (joined after, at the new position).
+        for event in batch:
+            for subscriber in list(self._subscribers):
+                subscriber.offer(event)
+        if batch:
+            self.position = batch[-1].position
+        return len(batch)

@@ -1,0 +1,127 @@
+"""Running subscriptions for strawberry's graphql-transport-ws handler.
+
+The WebSocket protocol is strawberry's (server/graphql_ws.py); what runs is
+ours, as for POST /graphql: documents are parsed and validated once per text
+by the same `Executor` (the cost rule included), errors keep their codes and
+anything unexpected is masked. The handler calls `stream` where it would call
+strawberry's `Schema.stream`.
+"""
+
+import asyncio
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any
+
+from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast, subscribe
+from strawberry.types.execution import ExecutionResult as StreamedResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.utils.await_maybe import await_maybe
+
+from resolvers.context import RequestContext
+from resolvers.errors import RegistryError
+from resolvers.live.closing import Closed
+from schema import limits
+from schema.execution import (
+    BAD_REQUEST,
+    BAD_USER_INPUT,
+    MAX_QUERY_LENGTH,
+    Executor,
+    client_error,
+    with_code,
+)
+from schema.limits import QUERY_TOO_COMPLEX
+
+QUERY_OVER_WEBSOCKET = (
+    "over the WebSocket only subscriptions run: send queries and mutations as POST /graphql"
+)
+
+
+class SubscriptionRunner:
+    """What strawberry's WebSocket handler needs of a schema: `stream`."""
+
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+
+    async def stream(
+        self,
+        query: str,
+        variable_values: Mapping[str, Any] | None = None,
+        context_value: RequestContext | None = None,
+        root_value: Any = None,
+        operation_name: str | None = None,
+    ) -> AsyncGenerator[StreamedResult, None]:
+        """The results of a subscription, one per event.
+
+        A first result that is a `PreExecutionError` ends the operation with an
+        `error` message: nothing ran (the document, its cost or its arguments
+        were refused). Each result is executed with fresh DataLoaders and gives
+        its read connection back before it is sent: a subscription may wait
+        for hours, and its client may be slow to read.
+        """
+        assert context_value is not None
+        problems = self._problems(query, variable_values, operation_name)
+        if problems:
+            yield PreExecutionError(data=None, errors=problems)
+            return
+        document = self._executor.prepare(query).document
+        assert document is not None
+        source = await await_maybe(
+            subscribe(
+                self._executor.graphql_schema,
+                document,
+                context_value=context_value,
+                variable_values=dict(variable_values) if variable_values is not None else None,
+                operation_name=operation_name,
+                executor_class=self._executor.context_class,
+            )
+        )
+        try:
+            if isinstance(source, ExecutionResult):  # refused before its resolver ran
+                errors = [client_error(e) for e in source.errors or []]
+                yield PreExecutionError(data=None, errors=errors)
+                return
+            async for result in _results(source, context_value):
+                yield result
+        finally:
+            if not isinstance(source, ExecutionResult):
+                await source.aclose()  # type: ignore[attr-defined]  # an async generator
+            await context_value.close()
+
+    def _problems(
+        self, query: str, variables: Mapping[str, Any] | None, operation_name: str | None
+    ) -> list[GraphQLError]:
+        """Why a document sent over the WebSocket may not run (empty: it may)."""
+        if len(query) > MAX_QUERY_LENGTH:
+            error = GraphQLError(f"query is longer than {MAX_QUERY_LENGTH} characters")
+            return [with_code(error, QUERY_TOO_COMPLEX)]
+        prepared = self._executor.prepare(query)
+        if prepared.errors or prepared.document is None:
+            return prepared.errors
+        operation = get_operation_ast(prepared.document, operation_name)
+        if operation is None:
+            missing = "the document has no such operation (name it in operationName)"
+            return [GraphQLError(missing, extensions={"code": BAD_USER_INPUT})]
+        if operation.operation != OperationType.SUBSCRIPTION:
+            return [GraphQLError(QUERY_OVER_WEBSOCKET, extensions={"code": BAD_REQUEST})]
+        if prepared.cost_needs_variables:
+            schema = self._executor.graphql_schema
+            found = limits.request_problem(schema, prepared.document, operation_name, variables)
+            if found is not None:
+                return [GraphQLError(found, extensions={"code": QUERY_TOO_COMPLEX})]
+        return []
+
+
+async def _results(source: Any, context: RequestContext) -> AsyncGenerator[StreamedResult, None]:
+    first = True
+    try:
+        async for result in source:
+            await context.read_afresh()
+            errors = [client_error(e) for e in result.errors] if result.errors else None
+            yield StreamedResult(data=result.data, errors=errors)
+            first = False
+    except Closed:
+        # The connection is being closed, with the reason (server/graphql_ws.py):
+        # nothing more is sent, and the handler cancels this operation as it ends.
+        await asyncio.Event().wait()
+    except RegistryError as error:  # the use case refused, before or after its first item
+        refused = GraphQLError(error.message, extensions=error.extensions)
+        yield PreExecutionError(None, [refused]) if first else StreamedResult(None, [refused])

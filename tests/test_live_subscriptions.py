@@ -1,0 +1,217 @@
+"""GraphQL subscriptions against a real `modelreg serve` (2 workers on SQLite), real WebSockets."""
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.database import create_database
+from storage.enums import Role
+from tests.conftest import issue_token
+from tests.graphql import GraphQLClient, register, transition
+from tests.live_client import live
+from tests.live_servers import Replica, replicas
+
+EVENTS = """
+subscription($after: String, $filter: EventFilter) {
+  registryEvents(after: $after, filter: $filter) { cursor type sequence modelName version actor }
+}
+"""
+WATCH = "subscription($uri: String!) { watchModelUri(uri: $uri) { version stage } }"
+SET_TAG = """
+mutation($model: String!, $key: String!) {
+  setTag(input: {modelName: $model, key: $key, value: "v"}) { tag { key } }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Live:
+    server: Replica
+    admin: GraphQLClient
+    reader_token: str
+
+
+@pytest.fixture(scope="module")
+async def served(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> AsyncIterator[Live]:
+    """One `modelreg serve --workers 2` for this module's tests (each uses its own models)."""
+    path = tmp_path_factory.mktemp("live") / "modelreg.db"
+    shutil.copyfile(sqlite_template, path)
+    db = create_database(f"sqlite+aiosqlite:///{path}")
+    try:
+        reader = await issue_token(db, "watcher", Role.READER)
+        async with replicas(db, workers=2) as ([server], admin):
+            yield Live(server, admin, reader)
+    finally:
+        await db.dispose()
+
+
+async def events_of(client: Any, operation: str, count: int) -> list[dict[str, Any]]:
+    return [(await client.data(operation))["registryEvents"] for _ in range(count)]
+
+
+async def test_events_arrive_live_and_a_resumed_subscription_gets_exactly_what_it_missed(
+    served: Live,
+) -> None:
+    api = served.admin
+    only = {"filter": {"modelNames": ["resumed"]}}
+    async with live(served.server.ws, served.reader_token) as client:
+        events = await client.subscribe(EVENTS, only)
+        await register(api, "resumed")
+        first = await events_of(client, events, 2)
+    assert [e["type"] for e in first] == ["model.created", "model_version.created"]
+    assert (first[1]["version"], first[1]["actor"]) == (1, api.actor)
+
+    # Disconnected: 50 changes go by.
+    for i in range(50):
+        await api.data(SET_TAG, {"model": "resumed", "key": f"k{i}"})
+
+    async with live(served.server.ws, served.reader_token, in_header=True) as client:
+        events = await client.subscribe(EVENTS, {**only, "after": first[-1]["cursor"]})
+        missed = await events_of(client, events, 50)
+        assert [e["sequence"] for e in missed] == list(range(3, 53))
+        assert {e["type"] for e in missed} == {"tag.set"}
+        # The seam: the next change arrives live, once.
+        await api.data(SET_TAG, {"model": "resumed", "key": "after"})
+        [live_one] = await events_of(client, events, 1)
+        assert live_one["sequence"] == 53
+        assert await client.nothing_more(events)
+
+
+async def test_filters_and_refusals(served: Live) -> None:
+    api = served.admin
+    production = {
+        "filter": {
+            "modelNames": ["filtered"],
+            "types": ["model_version.*"],
+            "stages": ["PRODUCTION"],
+        }
+    }
+    async with live(served.server.ws, served.reader_token) as client:
+        promotions = await client.subscribe(EVENTS, production)
+        bad_type = await client.subscribe(EVENTS, {"filter": {"types": ["model.exploded"]}})
+        bad_cursor = await client.subscribe(EVENTS, {"after": "bm90IGEgY3Vyc29y"})
+        query = await client.subscribe("{ models { totalCount } }")
+        for refused, code in ((bad_type, "BAD_USER_INPUT"), (bad_cursor, "BAD_USER_INPUT")):
+            message = await client.message(refused)
+            assert message["type"] == "error", message
+            assert message["payload"][0]["extensions"]["code"] == code
+        message = await client.message(query)
+        assert message["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+        await register(api, "filtered", 2)
+        await register(api, "other")
+        await transition(api, "filtered", 1, "STAGING")
+        await transition(api, "other", 1, "PRODUCTION")
+        await transition(api, "filtered", 2, "PRODUCTION")
+        [promoted] = await events_of(client, promotions, 1)
+        assert (promoted["type"], promoted["version"]) == ("model_version.stage_changed", 2)
+        # The limit per connection is 5 (LIVE_TEST_SETTINGS): one is running.
+        more = [await client.subscribe(EVENTS) for _ in range(5)]
+        over = await client.message(more[-1])
+        assert over["type"] == "error"
+        assert "limit" in over["payload"][0]["message"].lower()
+        assert await client.nothing_more(promotions)
+
+
+async def test_tokens_are_checked_at_connect_and_while_connected(served: Live) -> None:
+    async with live(served.server.ws, None) as anonymous:
+        assert (await anonymous.closed)[0] == 4403
+        assert "needs a token" in (await anonymous.closed)[1]
+    async with live(served.server.ws, "mr_not-a-real-token", in_header=True) as forged:
+        assert await forged.closed == (4403, "unknown token")
+
+    name = "short-lived"
+    created = await served.admin.data(
+        'mutation { createApiToken(input: {name: "short-lived", role: READER}) { token } }'
+    )
+    async with live(served.server.ws, created["createApiToken"]["token"]) as client:
+        events = await client.subscribe(EVENTS)
+        await register(served.admin, "revoked")
+        await client.data(events)
+        await served.admin.data(
+            "mutation($n: String!) { revokeApiToken(input: {name: $n}) { apiToken { name } } }",
+            {"n": name},
+        )
+        code, reason = await client.closed
+    assert code == 4403
+    assert "revoked" in reason
+
+
+async def test_the_server_pings_an_idle_connection(served: Live) -> None:
+    async with live(served.server.ws, served.reader_token) as client, asyncio.timeout(10):
+        for _ in range(2):  # every 0.5 s (LIVE_TEST_SETTINGS)
+            await client.pinged.wait()
+            client.pinged.clear()
+
+
+async def test_watch_model_uri_follows_promotion_rollback_and_aliases(served: Live) -> None:
+    api = served.admin
+    async with live(served.server.ws, served.reader_token) as client:
+        production = await client.subscribe(WATCH, {"uri": "models:/watched/Production"})
+        champion = await client.subscribe(WATCH, {"uri": "models:/watched@champion"})
+        latest = await client.subscribe(WATCH, {"uri": "models:/watched/latest"})
+
+        async def answer(operation: str) -> int | None:
+            found = (await client.data(operation))["watchModelUri"]
+            return None if found is None else int(found["version"])
+
+        assert [await answer(o) for o in (production, champion, latest)] == [None] * 3
+        await register(api, "watched", 2)
+        assert [await answer(latest), await answer(latest)] == [1, 2]
+        await transition(api, "watched", 1, "PRODUCTION")
+        assert await answer(production) == 1
+        await transition(api, "watched", 2, "PRODUCTION")
+        assert await answer(production) == 2
+        await api.data(
+            'mutation { rollback(input: {modelName: "watched"}) { restored { version } } }'
+        )
+        assert await answer(production) == 1
+        alias = (
+            'mutation($v: Int!) { setAlias(input: {modelName: "watched", alias: "champion",'
+            " version: $v}) { previousVersion } }"
+        )
+        await api.data(alias, {"v": 2})
+        assert await answer(champion) == 2
+        await api.data(alias, {"v": 1})
+        assert await answer(champion) == 1
+        await api.data(
+            'mutation { deleteAlias(input: {modelName: "watched", alias: "champion"}) { alias } }'
+        )
+        assert await answer(champion) is None
+        # Tags move nothing: no new answer anywhere.
+        await api.data(SET_TAG, {"model": "watched", "key": "team"})
+        await register(api, "watched")
+        assert await answer(latest) == 3
+        for operation in (production, champion):
+            assert await client.nothing_more(operation)
+
+
+async def test_a_slow_consumer_is_dropped_while_a_fast_one_keeps_up(served: Live) -> None:
+    """A client that stops reading fills its queue (8 here) and is closed; others never wait."""
+    api = served.admin
+    params = [{"key": f"p{i}", "value": "x" * 200} for i in range(1000)]  # ~0.2 MB per event
+    await register(api, "heavy", params=params)
+    heavy = {"filter": {"modelNames": ["heavy"], "types": ["model_version.stage_changed"]}}
+    query = "subscription($filter: EventFilter) { registryEvents(filter: $filter) { type data } }"
+    async with (
+        live(served.server.ws, served.reader_token, reading=False, receive_buffer=4096) as slow,
+        live(served.server.ws, served.reader_token) as fast,
+    ):
+        await slow.subscribe(query, heavy)
+        watched = await fast.subscribe(query, heavy)
+        for i in range(40):
+            await transition(api, "heavy", 1, "STAGING" if i % 2 == 0 else "NONE")
+            got = (await fast.data(watched))["registryEvents"]
+            assert got["data"]["toStage"] == ("STAGING" if i % 2 == 0 else "NONE")
+        reading = asyncio.create_task(slow.read_all())  # now it reads, and learns why it was cut
+        code, reason = await asyncio.wait_for(slow.closed, 30)
+        await reading
+    assert code == 4420, reason
+    assert "slow consumer" in reason

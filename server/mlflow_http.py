@@ -98,6 +98,7 @@ class MlflowEndpoint:
             db=request.app.state.db,
             webhooks=request.app.state.webhooks,
             token_cache=request.app.state.token_cache,
+            wake_live=request.app.state.live_hub.wake,
             request_id=scope.request_id,
             client_address=request.client.host if request.client else None,
         )

@@ -32,7 +32,7 @@ async def registry_events(
     session = live_session(ctx)
     event_filter = checked_filter(event_filter)
     start = position_of(after) if after is not None else None
-    with session.hub.subscription(event_filter, ctx.actor, session.end, start) as subscriber:
+    async with session.hub.subscription(event_filter, ctx.actor, session.end, start) as subscriber:
         if start is not None:
             async for event in _replay(ctx, start, subscriber.joined_at, event_filter):
                 await session.check_token()

@@ -6,6 +6,8 @@ another replica, on SQLite when the write-ahead log file changes (another
 worker committed; `changed` is a cheap stat of it), and every poll interval
 whatever happens, since a NOTIFY can be missed and on PostgreSQL an event
 becomes readable only when older transactions end (storage/queries/events.py).
+While nobody subscribes it reads nothing at all; the first subscriber to
+come starts it again from the newest event.
 
 Each subscriber has a bounded queue. The hub never waits for one: a
 subscriber whose queue is full is closed as a slow consumer (its client
@@ -17,8 +19,8 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from resolvers.errors import RegistryError
@@ -153,6 +155,9 @@ class EventHub:
         self._stop_listening: Callable[[], Awaitable[None]] | None = None
         self._subscribers: set[Subscriber] = set()
         self._per_owner: Counter[str] = Counter()
+        # Held while the log is read and fanned out, and while a subscriber joins:
+        # a subscriber joins between two batches, never in the middle of one.
+        self._reading = asyncio.Lock()
         self.position: Position = START
 
     @property
@@ -164,8 +169,6 @@ class EventHub:
         return len(self._subscribers)
 
     async def start(self) -> None:
-        async with self._db.read() as conn:
-            self.position = await events.last_position(conn)
         if self._listen is not None:
             self._stop_listening = await self._listen(self.wake)
         self._task = asyncio.create_task(self._run(), name="live-events")
@@ -174,14 +177,14 @@ class EventHub:
         """Something may have been committed: read the log without waiting."""
         self._wakeup.set()
 
-    @contextmanager
-    def subscription(
+    @asynccontextmanager
+    async def subscription(
         self,
         event_filter: EventFilter,
         owner: str,
         on_close: Callable[[Closed], None],
         after: Position | None = None,
-    ) -> Iterator[Subscriber]:
+    ) -> AsyncIterator[Subscriber]:
         """A subscriber for the events after now (`joined_at`), removed on exit.
 
         With `after` beyond now (a cursor from a replica that read further),
@@ -201,12 +204,17 @@ class EventHub:
                 "it may have (MODELREG_LIVE_SUBSCRIPTIONS_PER_TOKEN)",
                 limit=limit,
             )
-        subscriber = Subscriber(event_filter, self.position, self._config.queue_size, owner)
-        subscriber.on_close = on_close
-        if after is not None:
-            subscriber.skip_through(after)
-        self._subscribers.add(subscriber)
-        self._per_owner[owner] += 1
+        async with self._reading:
+            if not self._subscribers:  # nothing was read while nobody listened
+                async with self._db.read() as conn:
+                    self.position = await events.last_position(conn)
+            subscriber = Subscriber(event_filter, self.position, self._config.queue_size, owner)
+            subscriber.on_close = on_close
+            if after is not None:
+                subscriber.skip_through(after)
+            self._subscribers.add(subscriber)
+            self._per_owner[owner] += 1
+        self.wake()
         try:
             yield subscriber
         finally:
@@ -233,6 +241,10 @@ class EventHub:
     async def _run(self) -> None:
         retry = EAGER_RETRY_SECONDS
         while True:
+            if not self._subscribers:
+                self._wakeup.clear()
+                await self._wakeup.wait()  # a subscriber joining wakes it
+                continue
             woken = self._wakeup.is_set()
             self._wakeup.clear()
             try:
@@ -263,13 +275,14 @@ class EventHub:
                 return
 
     async def _read_once(self) -> int:
-        async with self._db.read() as conn:
-            batch = await events.events_after(conn, self.position, BATCH_SIZE)
-        # No await from here on: a subscriber that joins sees either all of the
-        # batch (joined before) or none of it (joined after, at the new position).
-        for event in batch:
-            for subscriber in list(self._subscribers):
-                subscriber.offer(event)
-        if batch:
-            self.position = batch[-1].position
-        return len(batch)
+        async with self._reading:
+            async with self._db.read() as conn:
+                batch = await events.events_after(conn, self.position, BATCH_SIZE)
+            # A subscriber that joins sees either all of the batch (it joined
+            # before) or none of it (it joins after, at the new position).
+            for event in batch:
+                for subscriber in list(self._subscribers):
+                    subscriber.offer(event)
+            if batch:
+                self.position = batch[-1].position
+            return len(batch)

@@ -45,7 +45,7 @@ async def watch_model_uri(ctx: RequestContext, uri: str) -> AsyncIterator[Resolu
     session = live_session(ctx)
     name = parse_model_uri(uri).name  # BAD_USER_INPUT before anything is watched
     watched = EventFilter(model_names=[name])
-    with session.hub.subscription(watched, ctx.actor, session.end) as subscriber:
+    async with session.hub.subscription(watched, ctx.actor, session.end) as subscriber:
         current = await _resolve(ctx, uri)
         yield Resolution(position_cursor(subscriber.joined_at), current)
         while True:

@@ -14,6 +14,7 @@ from typing import Any
 from resolvers.context import RequestContext
 from resolvers.latest_versions import latest_of_models
 from storage.enums import Stage
+from storage.queries.version_labels import VersionLabels
 from storage.records import ModelRecord, VersionRecord
 
 STAGE_NAMES = {
@@ -29,9 +30,7 @@ def millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _version(
-    model_name: str, record: VersionRecord, tags: Sequence[Any], aliases: Sequence[Any]
-) -> dict[str, Any]:
+def _version(model_name: str, record: VersionRecord, labels: VersionLabels) -> dict[str, Any]:
     found: dict[str, Any] = {
         "name": model_name,
         "version": str(record.version),
@@ -42,8 +41,8 @@ def _version(
         "description": record.description,
         "source": record.source,
         "status": READY,
-        "tags": [{"key": tag.key, "value": tag.value} for tag in tags],
-        "aliases": [alias.alias for alias in aliases],
+        "tags": [{"key": key, "value": value} for key, value in labels.tags],
+        "aliases": labels.aliases,
         "model_params": [{"name": k, "value": v} for k, v in sorted(record.params.items())],
         "model_metrics": [{"key": k, "value": v} for k, v in sorted(record.metrics.items())],
     }
@@ -61,12 +60,10 @@ async def model_versions(
     ctx: RequestContext, found: Sequence[tuple[str, VersionRecord]]
 ) -> list[dict[str, Any]]:
     """Versions (with their model's name) as MLflow ModelVersion messages."""
-    ids = [record.id for _, record in found]
-    tags, aliases = await asyncio.gather(
-        asyncio.gather(*(ctx.loaders.version_tags.load(i) for i in ids)),
-        asyncio.gather(*(ctx.loaders.version_aliases.load(i) for i in ids)),
+    labels = await asyncio.gather(
+        *(ctx.loaders.version_labels.load(record.id) for _, record in found)
     )
-    return [_version(name, record, tags[i], aliases[i]) for i, (name, record) in enumerate(found)]
+    return [_version(name, record, labels[i]) for i, (name, record) in enumerate(found)]
 
 
 async def model_version(ctx: RequestContext, name: str, record: VersionRecord) -> dict[str, Any]:

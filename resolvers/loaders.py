@@ -38,10 +38,12 @@ from storage.queries import (
     reviews,
     tags,
     transition_requests,
+    version_labels,
     versions,
 )
 from storage.queries.history_at import HeldAt
 from storage.queries.tags import TagOwner
+from storage.queries.version_labels import VersionLabels
 from storage.records import (
     AliasHistoryRecord,
     AliasPolicyRecord,
@@ -214,6 +216,10 @@ class Loaders:
     @cached_property
     def version_aliases(self) -> DataLoader[int, list[AliasRecord]]:
         return self._loader(aliases.aliases_of_versions, [])
+
+    @cached_property
+    def version_labels(self) -> DataLoader[int, VersionLabels]:
+        return self._loader(version_labels.labels_of_versions, VersionLabels())
 
     @cached_property
     def version_page(self) -> DataLoader[VersionPageKey, list[VersionRecord]]:

@@ -84,7 +84,8 @@ def serving_registry(database_url: str, logs: Path, **settings: str) -> Iterator
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(process, f"{base}/readyz")
+        # A loaded CI machine starts Python slowly: the deadline is generous.
+        wait_until_ready(process, f"{base}/readyz", deadline_s=120)
         yield Registry(base, env, tokens, names)
     finally:
         process.terminate()

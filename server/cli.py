@@ -18,6 +18,7 @@ from server.mlflow_import.command import add_import_commands
 from server.secrets_cli import add_secrets_commands, run_secrets_command
 from server.settings import get_settings
 from server.token_cli import add_token_commands, run_token_command
+from server.watch_cli import add_watch_command
 from server.worker import run_worker
 from storage import migrate
 
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_token_commands(commands)
     add_secrets_commands(commands)
     add_client_commands(commands)
+    add_watch_command(commands)
     add_import_commands(commands)
     return parser
 
@@ -145,6 +147,10 @@ def _run(argv: Sequence[str] | None) -> int:
         # The summary on stdout and the progress on stderr are the output; no logs.
         logging.basicConfig(level=logging.WARNING)
         return int(args.import_handler(args))
+    if hasattr(args, "watch_handler"):
+        # The JSON lines on stdout and the reasons on stderr are the output; no logs.
+        logging.basicConfig(level=logging.WARNING)
+        return int(args.watch_handler(args))
     if hasattr(args, "client"):
         # CI reads the JSON on stdout and the reason on stderr; no request logs.
         logging.basicConfig(level=logging.WARNING)

@@ -51,8 +51,9 @@ def live_env(database_url: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def _serving(env: dict[str, str], workers: int) -> Iterator[Replica]:
-    port = free_port()
+def serving_process(env: dict[str, str], workers: int = 1, port: int = 0) -> Iterator[Replica]:
+    """`modelreg serve` on `port` (0: a free one), stopped on exit."""
+    port = port or free_port()
     command = [MODELREG, "serve", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -75,7 +76,7 @@ async def replicas(
     await open_production_gate(db)
     env = live_env(db.url, **extra)
     started: list[Replica] = []
-    contexts = [_serving(env, workers) for _ in range(count)]
+    contexts = [serving_process(env, workers) for _ in range(count)]
     try:
         for context in contexts:
             started.append(await asyncio.to_thread(context.__enter__))

@@ -58,7 +58,7 @@ class MlflowError:
         return {"error_code": self.code, "message": self.message}
 
 
-# In MLflow's own order: the first class an error is an instance of decides.
+# The first class an error is an instance of decides (read-only before other database errors).
 _CODES: tuple[tuple[type[RegistryError], str, int], ...] = (
     (BadUserInput, INVALID_PARAMETER_VALUE, 400),
     (InvalidTransition, INVALID_PARAMETER_VALUE, 400),

@@ -15,11 +15,9 @@ refuses is refused with MLflow's message, as INVALID_PARAMETER_VALUE. Quoted
 strings are taken between their quotes as MLflow takes them (no unescaping).
 """
 
-import string
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum
 
+from mlflow_api.filter_tokens import Kind, Token, invalid, tokenize, unquoted
 from resolvers import validation
 from resolvers.errors import BadUserInput
 from storage.queries.search import Comparator, Condition, Field
@@ -40,106 +38,6 @@ _STRING_COMPARATORS = ("!=", "=", "LIKE", "ILIKE", "IN", "NOT IN")
 _TAG_COMPARATORS = ("!=", "=", "LIKE", "ILIKE")
 _NUMERIC_COMPARATORS = (">", ">=", "!=", "=", "<", "<=")
 _ENTITY_TYPES = ("attribute", "tag", "tags")
-
-
-class Kind(Enum):
-    WORD = "word"
-    STRING = "string"  # single-quoted
-    QUOTED = "quoted"  # double-quoted: a value or a key
-    BACKTICKED = "backticked"
-    NUMBER = "number"
-    OPERATOR = "operator"
-    OPEN = "("
-    CLOSE = ")"
-    COMMA = ","
-    SEMICOLON = ";"
-    DOT = "."
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    kind: Kind
-    text: str  # as written, quotes included
-
-    @property
-    def upper(self) -> str:
-        return self.text.upper()
-
-
-def invalid(message: str) -> BadUserInput:
-    return BadUserInput(message, field="filter")
-
-
-_OPERATORS = ("!=", "<>", "<=", ">=", "=", "<", ">")
-_PUNCTUATION = {"(": Kind.OPEN, ")": Kind.CLOSE, ",": Kind.COMMA, ";": Kind.SEMICOLON}
-
-
-def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char.isspace():
-            i += 1
-        elif char in "'\"`":
-            end = _closing_quote(text, i)
-            kind = {"'": Kind.STRING, '"': Kind.QUOTED, "`": Kind.BACKTICKED}[char]
-            tokens.append(Token(kind, text[i : end + 1]))
-            i = end + 1
-        elif char.isascii() and (char.isalpha() or char == "_"):
-            end = _run(text, i, _WORD_CHARACTERS)
-            tokens.append(Token(Kind.WORD, text[i:end]))
-            i = end
-        elif _is_digit(char) or (char == "-" and _is_digit(text[i + 1 : i + 2])):
-            end = _run(text, i + 1, _NUMBER_CHARACTERS)
-            tokens.append(Token(Kind.NUMBER, text[i:end]))
-            i = end
-        elif char == ".":
-            tokens.append(Token(Kind.DOT, "."))
-            i += 1
-        elif char in _PUNCTUATION:
-            tokens.append(Token(_PUNCTUATION[char], char))
-            i += 1
-        else:
-            operator = next((op for op in _OPERATORS if text.startswith(op, i)), None)
-            if operator is None:
-                raise invalid(f"Invalid filter '{text}'. Could not be parsed.")
-            tokens.append(Token(Kind.OPERATOR, operator))
-            i += len(operator)
-    return tokens
-
-
-_NUMBER_CHARACTERS = frozenset(string.digits + ".")
-_WORD_CHARACTERS = frozenset(string.ascii_letters + string.digits + "_")
-
-
-def _run(text: str, start: int, allowed: frozenset[str]) -> int:
-    """Where the run of `allowed` characters from `start` ends."""
-    end = start
-    while end < len(text) and text[end] in allowed:
-        end += 1
-    return end
-
-
-def _is_digit(char: str) -> bool:
-    return len(char) == 1 and "0" <= char <= "9"
-
-
-def _closing_quote(text: str, start: int) -> int:
-    """Where the quoted token starting at `start` ends: a doubled or backslashed quote stays in."""
-    quote = text[start]
-    i = start + 1
-    while i < len(text):
-        if text[i] == "\\" and quote != "`":
-            i += 2
-            continue
-        if text[i] == quote:
-            if text[i + 1 : i + 2] == quote:
-                i += 2
-                continue
-            return i
-        i += 1
-    raise invalid(f"Invalid filter '{text}'. Could not be parsed.")
 
 
 class _Parser:
@@ -187,13 +85,13 @@ class _Parser:
             raise invalid(f"Invalid comparison clause. Expected 'Identifier' found '{first.text}'")
         following = self.peek()
         if following is None or following.kind != Kind.DOT:
-            return "attribute", _unquoted(first.text)
+            return "attribute", unquoted(first.text)
         self.take()
         key = self.take()
         if key.kind not in (Kind.WORD, Kind.QUOTED, Kind.BACKTICKED, Kind.STRING, Kind.NUMBER):
             raise invalid(f"Invalid comparison clause. Expected 'Identifier' found '{key.text}'")
         if key.kind != Kind.WORD:
-            return first.text, _unquoted(key.text)
+            return first.text, unquoted(key.text)
         # An unquoted key runs on over dots, as MLflow splits at the first: tags.a.b is "a.b".
         parts = [key.text]
         while (dot := self.peek()) is not None and dot.kind == Kind.DOT:
@@ -270,7 +168,7 @@ class _Parser:
                 f"Invalid comparator '{comparator}' not one of '{set(_STRING_COMPARATORS)}'"
             )
         token = self.take()
-        text = _unquoted(token.text) if token.kind in (Kind.STRING, Kind.QUOTED) else token.text
+        text = unquoted(token.text) if token.kind in (Kind.STRING, Kind.QUOTED) else token.text
         if token.kind not in (Kind.NUMBER, Kind.STRING, Kind.QUOTED) or not (
             text.isascii() and text.isdigit()
         ):
@@ -283,7 +181,7 @@ class _Parser:
     def string_value(self, *, tag: bool = False) -> str:
         token = self.take()
         if token.kind in (Kind.STRING, Kind.QUOTED):
-            return _unquoted(token.text)
+            return unquoted(token.text)
         if token.kind == Kind.NUMBER and not tag:
             raise invalid(
                 "Only the '{'version_number', 'creation_timestamp', 'last_updated_timestamp'}' "
@@ -312,7 +210,7 @@ class _Parser:
                     "While parsing a list in the query, expected string value, punctuation, "
                     f"or whitespace, but got different type in list: {token.text}"
                 )
-            values.append(_unquoted(token.text))
+            values.append(unquoted(token.text))
             separator = self.take()
             if separator.kind == Kind.CLOSE:
                 return tuple(values)
@@ -321,12 +219,6 @@ class _Parser:
                     "While parsing a list in the query, expected a non-empty list of string "
                     "values, but got ill-formed list."
                 )
-
-
-def _unquoted(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"`":
-        return text[1:-1]
-    return text
 
 
 def parse_filter(text: str | None, *, versions: bool) -> list[Condition]:

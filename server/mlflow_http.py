@@ -30,8 +30,6 @@ from mlflow_api.errors import (
     mlflow_error,
 )
 from mlflow_api.routes import PREFIX, ROUTES
-
-__all__ = ["PREFIX", "MlflowEndpoint", "bearer_header"]
 from resolvers import unauthenticated
 from resolvers.audit_throttle import AuditThrottle
 from resolvers.authentication import authenticate
@@ -43,6 +41,8 @@ from server.graphql_http import REQUEST_ID_HEADER, request_id_of
 from server.request_log import observed
 from server.request_scope import RequestScope
 from server.settings import Settings
+
+__all__ = ["PREFIX", "MlflowEndpoint", "bearer_header"]
 
 logger = logging.getLogger("modelreg")
 

@@ -343,3 +343,51 @@ async def test_events_name_the_token_and_a_rename_says_the_old_name(
         api, "POST", "registered-models/rename", limited, json={"name": "new", "new_name": "x"}
     )
     mlflow_error(moved_out, 403, "PERMISSION_DENIED")
+
+
+async def pages(api: GraphQLClient, path: str, key: str, params: dict[str, Any]) -> list[Any]:
+    """Every item of a search, following next_page_token to the end."""
+    found: list[Any] = []
+    token: str | None = None
+    while True:
+        response = await call(api, "GET", path, params={**params, "page_token": token or ""})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        found += body.get(key, [])
+        token = body.get("next_page_token")
+        if not token:
+            return found
+
+
+async def test_time_orders_page_without_gaps_or_repeats(api: GraphQLClient) -> None:
+    names = [f"timed-{i}" for i in range(5)]
+    for name in names:
+        await register(api, name, 2)
+    await register(api, "timed-1")  # now the most recently updated model
+    newest_first = await pages(
+        api,
+        "registered-models/search",
+        "registered_models",
+        {"max_results": "2", "order_by": ["last_updated_timestamp DESC"]},
+    )
+    assert [m["name"] for m in newest_first] == [
+        "timed-1",
+        "timed-4",
+        "timed-3",
+        "timed-2",
+        "timed-0",
+    ]
+    oldest_first = await pages(
+        api,
+        "model-versions/search",
+        "model_versions",
+        {
+            "max_results": "3",
+            "order_by": ["creation_timestamp ASC"],
+            "filter": "name LIKE 'timed-%'",
+        },
+    )
+    assert [(v["name"], v["version"]) for v in oldest_first] == [
+        *((name, number) for name in names for number in ("1", "2")),
+        ("timed-1", "3"),
+    ]

@@ -6,6 +6,7 @@ the reason, and fail under CI=true (.ci/run installs it: `make chromium`).
 """
 
 import os
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page, ViewportSize
+
+from tests.test_serve_process import MODELREG, wait_until_ready
 
 CHROMIUM = Path(os.environ.get("MODELREG_TEST_CHROMIUM", "/usr/bin/chromium"))
 # Screenshots and measurements of a test run (git-ignored).
@@ -35,10 +38,31 @@ def chromium_path() -> Path:
 
 @dataclass
 class Registry:
-    """A `modelreg serve` process and a token per role."""
+    """A `modelreg serve` process (stopped and started again on the same port) and its tokens."""
 
-    base: str
+    env: dict[str, str]
+    port: int
     tokens: dict[str, str] = field(default_factory=dict)
+    process: "subprocess.Popen[bytes] | None" = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [MODELREG, "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until_ready(self.process, f"{self.base}/readyz")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
 
     def gql(self, role: str, query: str, variables: dict[str, Any] | None = None) -> Any:
         """Run an operation as `role` that must succeed; return its `data`."""

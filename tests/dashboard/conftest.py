@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from tests.dashboard.browser import DESKTOP, PATIENCE_MS, Registry, chromium_path
-from tests.test_serve_process import MODELREG, create_token, free_port, wait_until_ready
+from tests.test_serve_process import MODELREG, create_token, free_port
 
 ROLES = ("reader", "writer", "maintainer")
 
@@ -28,22 +28,14 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     }
     subprocess.run([MODELREG, "db", "upgrade"], env=env, check=True, capture_output=True)
     _, admin = create_token(env, "admin")
-    port = free_port()
-    process = subprocess.Popen(
-        [MODELREG, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    served = Registry(env, free_port(), {"admin": admin})
     try:
-        served = Registry(f"http://127.0.0.1:{port}", {"admin": admin})
-        wait_until_ready(process, f"{served.base}/readyz")
+        served.start()
         for role in ROLES:
             served.tokens[role] = served.make_token(role.capitalize(), role)
         yield served
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        served.stop()
 
 
 @pytest.fixture(scope="module")

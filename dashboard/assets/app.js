@@ -17,6 +17,12 @@ const nav = document.getElementById("nav");
 const liveBadge = document.getElementById("live");
 const who = document.getElementById("who");
 const signOutButton = document.getElementById("sign-out");
+const notice = document.getElementById("notice");
+
+function refreshProblem(error) {
+  if (error instanceof AuthError) return; // signing out says why
+  notice.textContent = error ? `Not up to date: ${error.message}` : "";
+}
 
 // Hash routes: the page is served at `/` only, and nothing here is a secret.
 const ROUTES = [
@@ -110,6 +116,7 @@ function renderChrome(path) {
 async function route() {
   const { path, query } = parseHash();
   if (current) current.abort();
+  notice.textContent = "";
   const controller = new AbortController();
   current = controller;
   if (!session.token() || session.currentViewer() === null) {
@@ -139,7 +146,20 @@ async function route() {
     navigate,
     // A filter typed: the URL follows (to share or reload) without re-rendering the page.
     setUrl: (hash) => window.history.replaceState(null, "", hash),
-    refreshOn: (wants, reload) => events.on(wants, reload, controller.signal),
+    // A live reload that fails (the server restarting) says so in the top bar
+    // and leaves the page as it was; the next one that works clears it.
+    refreshOn: (wants, reload) =>
+      events.on(
+        wants,
+        () =>
+          Promise.resolve()
+            .then(reload)
+            .then(
+              () => refreshProblem(null),
+              (error) => refreshProblem(error),
+            ),
+        controller.signal,
+      ),
   };
   try {
     await match.r.view(ctx);

@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.dashboard.browser import ARTIFACTS, NARROW, Registry, screenshot, sign_in
+from tests.dashboard.browser import ARTIFACTS, NARROW, Registry, screenshot, sign_in, wait_live
 
 XSS = '<img src=x onerror="window.__xss = 1"><script>window.__xss = 2</script>'
 
@@ -69,6 +69,62 @@ def test_sign_in_then_find_a_model_by_name_stage_and_tag(page: Page, registry: R
     assert page.evaluate("sessionStorage.getItem('modelreg.token')") == token
     assert page.context.cookies() == []
     assert token not in page.url
+
+
+def test_a_version_registered_elsewhere_appears_without_reload(
+    page: Page, registry: Registry
+) -> None:
+    registry.register("live-model")
+    sign_in(page, registry, registry.tokens["reader"], "#/models/live-model")
+    expect(page.locator("tr[data-version]")).to_have_count(1)
+    wait_live(page)
+    page.evaluate("window.__sameDocument = true")
+
+    registry.register("live-model", description="registered by CI")
+
+    expect(page.locator("tr[data-version='2']")).to_contain_text("registered by CI")
+    assert page.evaluate("window.__sameDocument") is True  # updated in place, not reloaded
+
+
+def test_a_request_decided_elsewhere_leaves_the_inbox_and_promotes_live(
+    page: Page, registry: Registry
+) -> None:
+    name = "decided-elsewhere"
+    registry.register(name)
+    made = registry.gql(
+        "writer", REQUEST, {"input": {"modelName": name, "version": 1, "stage": "PRODUCTION"}}
+    )
+    request_id = made["requestTransition"]["transitionRequest"]["id"]
+    sign_in(page, registry, registry.tokens["reader"], f"#/approvals?model={name}")
+    expect(page.locator(f"article[data-request='{request_id}']")).to_be_visible()
+    wait_live(page)
+    page.evaluate("window.__sameDocument = true")
+
+    registry.gql(
+        "maintainer",
+        "mutation($id: ID!) { approveTransitionRequest(input: {id: $id}) {"
+        " transitionRequest { status } } }",
+        {"id": request_id},
+    )
+
+    expect(page.locator(f"article[data-request='{request_id}']")).to_have_count(0)
+    assert page.evaluate("window.__sameDocument") is True
+
+
+def test_the_live_badge_says_reconnecting_and_the_page_catches_up_after_a_restart(
+    page: Page, registry: Registry
+) -> None:
+    registry.register("restarted")
+    sign_in(page, registry, registry.tokens["reader"], "#/models/restarted")
+    wait_live(page)
+    registry.stop()
+    expect(page.locator("#live")).to_have_text("reconnecting…")
+    registry.start()
+    # Registered while the page is still waiting to reconnect: the subscription
+    # resumes after its last cursor, so this is not missed.
+    registry.register("restarted", description="while away")
+    wait_live(page)
+    expect(page.locator("tr[data-version='2']")).to_contain_text("while away")
 
 
 def test_a_maintainer_approves_and_the_model_shows_the_new_production(
@@ -406,6 +462,7 @@ def test_main_pages_fit_the_window_and_are_saved_as_screenshots(
     if viewport == "narrow":
         page.set_viewport_size(NARROW)
     sign_in(page, registry, registry.tokens["admin"])
+    wait_live(page)
     for route, ready in [
         ("#/models", "tr[data-model]"),
         (f"#/models/{name}", ".model-card .markdown"),
@@ -415,6 +472,7 @@ def test_main_pages_fit_the_window_and_are_saved_as_screenshots(
     ]:
         page.goto(f"{registry.base}/{route}")
         page.locator(ready).first.wait_for()
+        wait_live(page)
         # Wide tables scroll inside their own box; the page itself never scrolls sideways.
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{route} is {overflow}px wider than the {viewport} window"

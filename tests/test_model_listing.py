@@ -125,3 +125,12 @@ async def test_versions_connection_pages_and_filters(api: GraphQLClient) -> None
     assert [e["node"]["version"] for e in staging["edges"]] == [4, 2]
     assert staging["totalCount"] == 2
     assert staging["pageInfo"]["hasNextPage"] is False
+
+
+async def test_a_prefix_of_the_last_code_point_finds_its_names(api: GraphQLClient) -> None:
+    """U+10FFFF has no successor: the prefix range still ends above every such name."""
+    last = "\U0010ffff"
+    for name in (last, last + "x", last * 256, "z"):
+        await register(api, name)
+    found = await names(api, filter={"nameStartsWith": last})
+    assert found == [last, last + "x", last * 256]

@@ -318,11 +318,12 @@ async def test_the_name_search_follows_new_and_deleted_models(db: Database) -> N
         ("a-", "a."),
         ("z", "{"),
         ("a\U0010ffff", "b"),
-        ("\U0010ffff", ""),
+        # Nothing follows U+10FFFF: more of it than a name can hold is above every name.
+        ("\U0010ffff", "\U0010ffff" * (model_filters.NAME_MAX + 2)),
         ("a\ud7ff", "a\ue000"),
     ],
 )
-def test_prefix_end_is_the_least_string_after_the_prefix(prefix: str, end: str) -> None:
+def test_prefix_end_is_above_every_name_with_the_prefix(prefix: str, end: str) -> None:
     assert model_filters.prefix_end(prefix) == end
 
 

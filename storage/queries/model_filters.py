@@ -59,6 +59,8 @@ from storage.tables import SQLITE_NAME_SEARCH, model_tags, model_versions, model
 # Sorting this many matches (~1 us each) costs about what a scan in page order
 # pays to find a page when this many of ~10,000 models match.
 CENSUS_LIMIT = 500
+# The longest model name: models.name is a String(256) (see resolvers.validation).
+NAME_MAX = 256
 # FTS5 trigram queries need three characters; shorter substrings scan.
 _TRIGRAM = 3
 
@@ -302,27 +304,28 @@ def filtered(query: Select[Any], shape: FilterShape) -> Select[Any]:
 
 
 def prefix_end(prefix: str) -> str:
-    """The least string above every string that starts with `prefix`, in code point order.
+    """A string above every name that starts with `prefix`, in code point order.
 
     Code point order is SQLite's BINARY and PostgreSQL's "C" order of UTF-8 text.
-    A prefix of only U+10FFFF has no such string; names are ASCII
-    (resolvers.validation), so nothing starts with it and the range is empty.
+    Usually the least such string (the last character moved up by one). A
+    prefix of only U+10FFFF has none: names hold at most NAME_MAX characters,
+    so the prefix followed by more U+10FFFF than that is above all of them.
     """
-    while prefix:
-        last = ord(prefix[-1])
+    rest = prefix
+    while rest:
+        last = ord(rest[-1])
         if last < 0x10FFFF:
             following = last + 1 if last + 1 != 0xD800 else 0xE000  # no surrogates in UTF-8
-            return prefix[:-1] + chr(following)
-        prefix = prefix[:-1]
-    return ""
+            return rest[:-1] + chr(following)
+        rest = rest[:-1]
+    return prefix + "\U0010ffff" * (NAME_MAX + 1)
 
 
 def parameters(model_filter: ModelFilter, shape: FilterShape) -> dict[str, Any]:
     found: dict[str, Any] = {"census_limit": CENSUS_LIMIT}
     if model_filter.name_prefix:
         found["name_prefix"] = model_filter.name_prefix
-        end = prefix_end(model_filter.name_prefix)
-        found["name_prefix_end"] = end if end else model_filter.name_prefix
+        found["name_prefix_end"] = prefix_end(model_filter.name_prefix)
     if model_filter.name_contains:
         text = model_filter.name_contains
         escaped = "".join(f"/{c}" if c in "%_/" else c for c in text)

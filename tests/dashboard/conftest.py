@@ -17,12 +17,14 @@ expect.set_options(timeout=PATIENCE_MS)
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    """One server for a module's browser tests; tokens revoke at once (no token cache)."""
+    """One server for a module's browser tests; revocations take effect at once."""
     database = tmp_path_factory.mktemp("dashboard") / "registry.db"
     env = {
         **os.environ,
         "MODELREG_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
         "MODELREG_AUTH_CACHE_SECONDS": "0",
+        # A revoked token's live connection is closed within this (default 5 s).
+        "MODELREG_LIVE_TOKEN_CHECK_SECONDS": "0.5",
         "MODELREG_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         "MODELREG_LOG_FORMAT": "text",
     }

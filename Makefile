@@ -42,7 +42,7 @@ pytest: $(STAMP) mlflow-peer
 # The dashboard's browser tests drive Debian's Chromium (Playwright's own browser
 # download is not used); they skip without it, and fail under CI=true. Needs root.
 chromium:
-	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 # MLflow's server in .bench/mlflow-venv, for the import tests and the bench's peer:
 # installed before pytest starts (about a minute from PyPI, once), not inside a test.

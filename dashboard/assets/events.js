@@ -94,5 +94,4 @@ export const about = {
     event.type === "model_version.stage_changed" ||
     event.type === "model.rolled_back" ||
     event.type.startsWith("alias."),
-  webhooks: () => (event) => event.type.startsWith("webhook") || event.type.startsWith("delivery"),
 };

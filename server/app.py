@@ -16,7 +16,7 @@ from server.dashboard import add_dashboard_routes
 from server.graphql_http import GraphQLEndpoint, transport_error_500
 from server.graphql_ws import GraphQLWebSocket
 from server.health import router as health_router
-from server.lifecycle import Shutdown
+from server.lifecycle import Shutdown, dump_stacks_on_sigusr1
 from server.metrics_endpoint import add_metrics_route
 from server.mlflow_http import PREFIX as MLFLOW_PREFIX
 from server.mlflow_http import MlflowEndpoint
@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         hub: EventHub | None = None
         shutdown = Shutdown(settings.shutdown_grace_seconds)
         untrace = tracing.start(settings, db)
+        dump_stacks_on_sigusr1()  # each worker of `serve --workers N` too
         try:
             await ensure_migrated(db)
             # A missing key stops the start-up (`modelreg serve` said why in one line before).

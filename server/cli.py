@@ -36,6 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = args.host or settings.host, args.port or settings.port
     announce(settings, host, port)
     lifecycle.exit_zero_on_stop_signals()
+    lifecycle.dump_stacks_on_sigusr1()
     workers = args.workers or settings.workers
     share_between_workers(workers)  # before uvicorn starts them: one /metrics for all
     uvicorn.run(
@@ -72,6 +73,7 @@ def _worker(args: argparse.Namespace) -> int:
         print(f"modelreg: cannot start the worker: {problem}", file=sys.stderr)
         return 1
     lifecycle.exit_zero_on_stop_signals()
+    lifecycle.dump_stacks_on_sigusr1()
     uvloop.run(run_worker(settings))
     return 0
 

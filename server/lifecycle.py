@@ -15,6 +15,7 @@ not a failure to whoever supervises it.
 """
 
 import asyncio
+import faulthandler
 import signal
 import threading
 import time
@@ -68,6 +69,16 @@ def _first_line(error: BaseException) -> str:
 
 def _stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
+
+
+def dump_stacks_on_sigusr1() -> None:
+    """`kill -USR1 PID` writes the stack of every thread of PID to its stderr.
+
+    For a process that will not stop or answer: it shows what each thread
+    waits for (a lock, a socket, the database) without stopping the process.
+    """
+    if threading.current_thread() is threading.main_thread():
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 def exit_zero_on_stop_signals() -> None:

@@ -14,8 +14,16 @@ back. SQLite's own busy handler makes a waiting writer sleep 1, 2, 5, 10 ...
 ms between tries, so with two server processes a writer often slept while the
 lock sat free; the kernel wakes an flock() waiter the moment the lock is
 released. SQLite's locking stays in force for anything else that writes.
+
+A hand-off whose awaiting task is cancelled (a stop signal's grace running
+out, a timeout) still runs on the thread when its turn comes: a BEGIN
+waiting there for the flock takes it later. So the connection remembers that
+work was abandoned, and its next rollback, close or stop goes to the thread,
+behind that work, to roll back and release the lock: otherwise every writer
+of every process would wait for it forever.
 """
 
+import asyncio
 import fcntl
 import logging
 import os
@@ -51,9 +59,9 @@ class OneHopCursor:
     async def __aexit__(self, *_: object) -> None:
         return None
 
-    def _run(self, sql: str, parameters: Any, many: bool) -> None:
+    def _run(self, begin: str | None, sql: str, parameters: Any, many: bool) -> None:
         # Runs on the connection's thread.
-        self._connection.begin_if_deferred()
+        self._connection.begin_on_thread(begin)
         cursor = self._connection.sqlite_connection.cursor()
         try:
             if many:
@@ -68,11 +76,13 @@ class OneHopCursor:
             cursor.close()
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> "OneHopCursor":
-        await self._connection.on_thread(self._run, sql, parameters or (), False)
+        begin = self._connection.take_deferred_begin()
+        await self._connection.on_thread(self._run, begin, sql, parameters or (), False)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> "OneHopCursor":
-        await self._connection.on_thread(self._run, sql, parameters, True)
+        begin = self._connection.take_deferred_begin()
+        await self._connection.on_thread(self._run, begin, sql, parameters, True)
         return self
 
     async def fetchall(self) -> Sequence[Any]:
@@ -97,10 +107,31 @@ class OneHopConnection(aiosqlite.Connection):
         self._write_lock_path = write_lock_path
         self._write_lock: int | None = None  # the lock file's descriptor while held
         self._deferred_begin: str | None = None
+        # A hand-off was cancelled while queued or running: it may yet BEGIN and
+        # take the write lock, so the next rollback must follow it on the thread.
+        self._abandoned = False
 
     async def on_thread(self, function: Callable[..., None], *args: Any) -> None:
         """Run `function(*args)` on the connection's thread (one hand-off)."""
-        await self._execute(function, *args)  # type: ignore[no-untyped-call]  # untyped upstream
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")  # as aiosqlite says it
+        handed_off: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def run() -> None:
+            try:
+                function(*args)
+            finally:
+                if handed_off.cancelled():
+                    # Nobody will see this statement's result, and a task cancelled
+                    # twice may never come back to roll back: undo it here, now.
+                    self._end_without_commit()
+
+        self._tx.put_nowait((handed_off, run))
+        try:
+            await handed_off
+        except asyncio.CancelledError:
+            self._abandoned = True
+            raise
 
     @property
     def sqlite_connection(self) -> sqlite3.Connection:
@@ -114,9 +145,18 @@ class OneHopConnection(aiosqlite.Connection):
         """BEGIN with the next statement, in its hand-off, rather than in one of its own."""
         self._deferred_begin = statement
 
-    def begin_if_deferred(self) -> None:
-        # Runs on the connection's thread.
+    def take_deferred_begin(self) -> str | None:
+        """The BEGIN to send with the statement being handed off now (taken once).
+
+        Taken on the event loop, as the statement is queued: a rollback that
+        comes before the thread runs the statement cannot make it run outside
+        its transaction.
+        """
         statement, self._deferred_begin = self._deferred_begin, None
+        return statement
+
+    def begin_on_thread(self, statement: str | None) -> None:
+        # Runs on the connection's thread.
         if statement is None:
             return
         started = time.perf_counter()
@@ -147,13 +187,33 @@ class OneHopConnection(aiosqlite.Connection):
 
     async def rollback(self) -> None:
         self._deferred_begin = None  # a transaction that never ran a statement
-        if self._write_lock is not None or (self._connection and self._connection.in_transaction):
+        if (
+            self._abandoned
+            or self._write_lock is not None
+            or (self._connection and self._connection.in_transaction)
+        ):
+            # Queued behind any abandoned work: it runs first, then this undoes it.
+            self._abandoned = False
             await self.on_thread(self._end_on_thread, False)
 
     async def commit(self) -> None:
         self._deferred_begin = None
         if self._write_lock is not None or (self._connection and self._connection.in_transaction):
             await self.on_thread(self._end_on_thread, True)
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        """Stop the thread (close and SQLAlchemy's terminate end here), lock released first."""
+        # Queued, not awaited: it runs even when whoever stops us is cancelled.
+        self._tx.put_nowait((None, self._end_without_commit))
+        return super().stop()
+
+    def _end_without_commit(self) -> None:
+        # Runs on the connection's thread; the connection may be closed already.
+        try:
+            if self._connection is not None and self._connection.in_transaction:
+                self._connection.rollback()
+        finally:
+            self._release_write_lock()
 
 
 def connect(path: str, *, queue_writers: bool = False) -> OneHopConnection:

@@ -129,12 +129,14 @@ async def test_sigterm_during_a_burst_of_mutations_loses_nothing_acknowledged(
         await eventually(lambda: _answered_count(database), lambda n: n >= 40, 60)
         signalled_at = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        replies = await burst
+        async with asyncio.timeout(180):  # a server that hangs fails here, not in an hour
+            replies = await burst
         returncode = await asyncio.to_thread(process.wait, 60)
     finally:
-        if process.poll() is None:
-            process.kill()
+        killed = _stop_for_good(process)
         _, err = process.communicate(timeout=30)
+        if killed:  # shown with the failure: the stacks of the hang
+            print(err.decode()[-20_000:])
     assert returncode == 0, err.decode()[-2000:]
     assert b"Traceback" not in err
 
@@ -162,9 +164,28 @@ async def _answered_count(database: Path) -> int:
 
 
 def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # A session of its own: the server and its workers can be signalled together.
     return subprocess.Popen(
-        [MODELREG, *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [MODELREG, *command],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
+
+
+def _stop_for_good(process: subprocess.Popen[bytes]) -> bool:
+    """Kill a server that did not stop, workers included, after it wrote every stack.
+
+    The stacks (SIGUSR1, see server/lifecycle.py) end up in its stderr, which
+    the failing assertion shows: what each thread of each process waited for.
+    """
+    if process.poll() is not None:
+        return False
+    os.killpg(process.pid, signal.SIGUSR1)
+    time.sleep(1)
+    os.killpg(process.pid, signal.SIGKILL)
+    return True
 
 
 @contextmanager

@@ -148,9 +148,15 @@ def measured(server: Server, attack: Callable[[], None]) -> Cost:
     )
 
 
-def assert_cheap(cost: Cost, *, audit_rows: int = 0, cpu: float = CPU_BUDGET_S) -> None:
+def assert_cheap(
+    cost: Cost,
+    *,
+    audit_rows: int = 0,
+    cpu: float = CPU_BUDGET_S,
+    healthz: float = HEALTHZ_BUDGET_S,
+) -> None:
     assert cost.cpu_seconds < cpu, cost
-    assert cost.slowest_healthz < HEALTHZ_BUDGET_S, cost
+    assert cost.slowest_healthz < healthz, cost
     assert cost.audit_rows <= audit_rows, cost
 
 
@@ -334,8 +340,9 @@ def test_distinct_big_queries_with_a_token_are_bounded_in_memory(server: Server)
     cost = measured(server, attack)
     # 40 parses and validations of 1,200 fields each: ~3 s of CPU on a quiet machine
     # here, 4.2 s seen under load. What this guards against is minutes (the attack
-    # before the token limit), so the budget leaves room for a busy machine.
-    assert_cheap(cost, cpu=8.0)
+    # before the token limit), so the budget leaves room for a busy machine. /healthz
+    # may wait behind one of these ~0.1 s requests (0.67 s seen on a loaded machine).
+    assert_cheap(cost, cpu=8.0, healthz=2.0)
     assert cost.rss_growth < 40 * 2**20, cost
 
 

@@ -4,6 +4,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.operation import OPERATIONS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Gitignored: MLflow's venv, scratch databases and results.json.
 BENCH_DIR = REPO_ROOT / ".bench"
@@ -15,10 +17,16 @@ class BenchConfig:
     duration_s: int
     warmup_s: int
     peer: str | None
-    # BENCH_BASELINE=<git ref>: also measure that commit (before/after in one run).
-    baseline: str | None
+    # BENCH_BASELINE=<git ref>[,<git ref>...]: also measure those commits (before/after in one run).
+    baselines: tuple[str, ...]
+    # BENCH_ROUNDS=N: measure every server N times, taking turns (A B A B), against drift.
+    rounds: int
+    # BENCH_OPERATIONS=name,name: only these operations (names as in bench/operation.py).
+    operations: tuple[str, ...] | None
     # BENCH_WEBHOOKS=0 skips the webhook delivery benchmark in `make bench`.
     webhooks: bool
+    # BENCH_LIVE=0 skips the live subscription benchmark (bench/live.py).
+    live: bool
 
     @classmethod
     def from_env(cls) -> "BenchConfig":
@@ -26,8 +34,11 @@ class BenchConfig:
             duration_s=_positive_int("BENCH_DURATION", default=10),
             warmup_s=_positive_int("BENCH_WARMUP", default=2),
             peer=_peer(),
-            baseline=os.environ.get("BENCH_BASELINE", "").strip() or None,
+            baselines=tuple(_list("BENCH_BASELINE", "")),
+            rounds=_count("BENCH_ROUNDS", default=1),
+            operations=_operations(),
             webhooks=os.environ.get("BENCH_WEBHOOKS", "1").strip() != "0",
+            live=os.environ.get("BENCH_LIVE", "1").strip() != "0",
         )
 
 
@@ -38,6 +49,17 @@ def _positive_int(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) <= 0:
         raise SystemExit(f"{name} must be a whole number of seconds, got {raw!r}")
     return int(raw)
+
+
+def _operations() -> tuple[str, ...] | None:
+    chosen = tuple(_list("BENCH_OPERATIONS", ""))
+    unknown = set(chosen) - set(OPERATIONS)
+    if unknown:
+        raise SystemExit(
+            f"BENCH_OPERATIONS: unknown {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(OPERATIONS)}"
+        )
+    return chosen or None
 
 
 def _peer() -> str | None:
@@ -96,3 +118,37 @@ def _backends() -> tuple[str, ...]:
     if unknown or not backends:
         raise SystemExit(f"BENCH_SCALE_BACKENDS must name {' and/or '.join(SCALE_BACKENDS)}")
     return backends
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """bench/live.py: live subscriptions, commit -> subscriber latency and memory."""
+
+    # The big case (the small one is always 1 subscription).
+    subscriptions: int
+    # 1, as a dashboard page or a `modelreg watch` holds; more packs them tighter.
+    per_connection: int
+    # Subscriber processes sharing the connections, so the client is not the bottleneck.
+    client_processes: int
+    # Commits per second while latency is measured (open loop).
+    rate_per_s: int
+    duration_s: int
+
+    @classmethod
+    def from_env(cls) -> "LiveConfig":
+        return cls(
+            subscriptions=_count("BENCH_LIVE_SUBSCRIPTIONS", default=500),
+            per_connection=_count("BENCH_LIVE_PER_CONNECTION", default=1),
+            client_processes=_count("BENCH_LIVE_CLIENTS", default=4),
+            rate_per_s=_count("BENCH_LIVE_RATE", default=2),
+            duration_s=_positive_int("BENCH_LIVE_SECONDS", default=20),
+        )
+
+
+def _count(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise SystemExit(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)

@@ -15,6 +15,15 @@ CEILING = "ceiling (health check)"
 # table sets each beside that (see SAME_CALL).
 MLFLOW_API_CREATE_VERSION = "create version (MLflow API)"
 MLFLOW_API_GET_LATEST = "get-latest-versions Production (MLflow API)"
+OPERATIONS = (
+    CREATE_VERSION,
+    TRANSITION_STAGE,
+    READ_PRODUCTION,
+    LIST_VERSIONS,
+    MLFLOW_API_CREATE_VERSION,
+    MLFLOW_API_GET_LATEST,
+    CEILING,
+)
 SAME_CALL = {
     MLFLOW_API_CREATE_VERSION: CREATE_VERSION,
     MLFLOW_API_GET_LATEST: READ_PRODUCTION,

@@ -1,6 +1,7 @@
 """Markdown tables for the terminal and results.json for later comparison."""
 
 import json
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +28,25 @@ def results_table(results: Results) -> str:
         for name, result in results.items()
     ]
     header = ["operation", "req/s", "p50 ms", "p99 ms", "errors", "errors in 2xx body"]
+    return markdown(header, rows)
+
+
+def rounds_table(results: Mapping[str, Results], servers: Sequence[str], rounds: int) -> str:
+    """req/s of each operation, each server's rounds side by side, and the median."""
+
+    def runs(server: str, operation: str) -> list[float]:
+        names = [server] + [f"{server} #{i}" for i in range(2, rounds + 1)]
+        return [results[n][operation].requests_per_s for n in names if operation in results[n]]
+
+    header = ["operation", *(f"{server} (median)" for server in servers)]
+    rows = []
+    for operation in results[servers[0]]:
+        cells = []
+        for server in servers:
+            measured = runs(server, operation)
+            figures = " / ".join(f"{r:,.0f}" for r in measured)
+            cells.append(f"{figures} ({statistics.median(measured):,.0f})" if measured else "")
+        rows.append([operation, *cells])
     return markdown(header, rows)
 
 

@@ -6,10 +6,15 @@ Run from the repository root:
     BENCH_PEER=mlflow make bench          # also MLflow 3 (installed in .bench/mlflow-venv)
     BENCH_DURATION=30 make bench          # 30 s per operation
     BENCH_BASELINE=HEAD~3 make bench      # also that commit: before/after in one run
+    BENCH_BASELINE=A,B BENCH_ROUNDS=3 BENCH_OPERATIONS="create version,list 25 versions" make bench
 
 (`make bench` runs `.venv/bin/python -m bench.run`.) BENCH_WARMUP sets the unmeasured
 warm-up before each operation (default 2 s). Webhook delivery is measured last
-(bench/webhooks.py; BENCH_WEBHOOKS=0 skips it).
+(bench/webhooks.py; BENCH_WEBHOOKS=0 skips it), then live subscriptions
+(bench/live.py; BENCH_LIVE=0 skips it). BENCH_BASELINE takes several refs;
+BENCH_ROUNDS=N measures every server N times, taking turns (this checkout,
+then each baseline, then again), so that the machine's drift hits all alike;
+BENCH_OPERATIONS keeps only the named operations.
 
 Each server gets a fresh SQLite database in a temporary directory under .bench/,
 runs with 2 worker processes on 127.0.0.1, is seeded over its API and then loaded
@@ -28,11 +33,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import webhooks
-from bench.config import BENCH_DIR, BenchConfig
+from bench import live, webhooks
+from bench.config import BENCH_DIR, BenchConfig, LiveConfig
 from bench.mlflow_target import MlflowTarget
 from bench.modelreg_target import ModelregTarget
-from bench.report import Results, comparison_table, results_table, write_json
+from bench.report import Results, comparison_table, results_table, rounds_table, write_json
 from bench.target import Target
 from bench.wrk import CONNECTIONS, THREADS, WrkResult, ensure_wrk, run_wrk
 
@@ -46,8 +51,7 @@ def main() -> int:
     load_average = _report_load_average()
     wrk = ensure_wrk()
     targets: list[Target] = [ModelregTarget()]
-    if config.baseline is not None:
-        targets.append(ModelregTarget(baseline=config.baseline))
+    targets += [ModelregTarget(baseline=ref) for ref in config.baselines]
     if config.peer == "mlflow":
         targets.append(MlflowTarget())
     BENCH_DIR.mkdir(exist_ok=True)
@@ -55,19 +59,25 @@ def main() -> int:
     for target in targets:
         target.prepare()
 
+    # Server name (with " #N" from the second round on) -> its results.
     results: dict[str, Results] = {}
     with tempfile.TemporaryDirectory(prefix="run-", dir=BENCH_DIR) as scratch:
-        for target in targets:
-            workdir = Path(scratch) / target.name
-            workdir.mkdir()
-            results[target.name] = _measure(target, wrk, config, workdir)
+        for round_index in range(config.rounds):
+            for target in targets:
+                name = target.name + (f" #{round_index + 1}" if round_index else "")
+                workdir = Path(scratch) / name.replace(" #", "-")
+                workdir.mkdir()
+                print(f"load average (1 min): {os.getloadavg()[0]:.2f}")
+                results[name] = _measure(target, name, wrk, config, workdir)
 
-    _print_report(config, results)
+    _print_report(config, results, [target.name for target in targets])
     versions = {target.name: target.version() for target in targets}
     write_json(RESULTS_PATH, config, versions, load_average, results)
     print(f"\nwrote {RESULTS_PATH}")
     if config.webhooks:
         webhooks.run(config)
+    if config.live:
+        live.main(LiveConfig.from_env())
     return 0
 
 
@@ -79,16 +89,18 @@ def _report_load_average() -> float:
     return one_minute
 
 
-def _measure(target: Target, wrk: str, config: BenchConfig, workdir: Path) -> Results:
-    print(f"\n{target.name}: starting the server and seeding")
+def _measure(target: Target, name: str, wrk: str, config: BenchConfig, workdir: Path) -> Results:
+    print(f"\n{name}: starting the server and seeding")
     results: dict[str, WrkResult] = {}
     with target.serve(workdir) as base_url:
         for operation in target.seed(base_url):
+            if config.operations is not None and operation.name not in config.operations:
+                continue
             # Unmeasured: lets connection pools, lazy imports and caches settle first.
             run_wrk(wrk, base_url, operation, config.warmup_s, workdir)
             result = run_wrk(wrk, base_url, operation, config.duration_s, workdir)
             print(
-                f"{target.name}: {operation.name}: {result.requests_per_s:,.0f} req/s, "
+                f"{name}: {operation.name}: {result.requests_per_s:,.0f} req/s, "
                 f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
                 f"{result.errors} errors, {result.body_errors} errors in 2xx bodies"
             )
@@ -96,7 +108,7 @@ def _measure(target: Target, wrk: str, config: BenchConfig, workdir: Path) -> Re
     return results
 
 
-def _print_report(config: BenchConfig, results: dict[str, Results]) -> None:
+def _print_report(config: BenchConfig, results: dict[str, Results], servers: list[str]) -> None:
     setup = (
         f"wrk -t {THREADS} -c {CONNECTIONS}, {config.duration_s} s per operation "
         f"after {config.warmup_s} s warm-up"
@@ -104,7 +116,10 @@ def _print_report(config: BenchConfig, results: dict[str, Results]) -> None:
     for server, by_operation in results.items():
         print(f"\n### {server} ({setup})\n")
         print(results_table(by_operation))
-    for peer in results:
+    if config.rounds > 1:
+        print(f"\n### req/s by round, servers taking turns ({setup})\n")
+        print(rounds_table(results, servers, config.rounds))
+    for peer in servers:
         if peer != "modelreg":
             print(f"\n### modelreg vs {peer} ({setup})\n")
             print(comparison_table(results["modelreg"], results[peer], peer))

@@ -31,8 +31,12 @@ def running_server(
     health_url: str,
     log_path: Path,
     startup_timeout_s: float,
-) -> Iterator[None]:
-    """Start `command`, wait for `health_url` to answer 200, and always stop it after."""
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `command`, wait for `health_url` to answer 200, and always stop it after.
+
+    Yields the process (the leader of its own process group), for benchmarks
+    that read its workers' memory or CPU time from /proc.
+    """
     with log_path.open("wb") as log:
         # A new session makes the server its own process group, so stopping it
         # also stops the worker processes it forks.
@@ -41,7 +45,7 @@ def running_server(
         )
     try:
         _wait_until_healthy(process, health_url, log_path, startup_timeout_s)
-        yield
+        yield process
     finally:
         stop_process_group(process)
 
@@ -67,7 +71,7 @@ def _wait_until_healthy(
     )
 
 
-def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+def stop_process_group(process: "subprocess.Popen[bytes] | subprocess.Popen[str]") -> None:
     """SIGTERM the group started with `start_new_session=True`, then SIGKILL what is left."""
     if process.poll() is None:
         _signal_group(process.pid, signal.SIGTERM)

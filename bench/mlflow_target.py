@@ -49,6 +49,9 @@ class MlflowTarget:
         with mlflow_server.serving(workdir, workers=WORKERS) as base_url:
             yield base_url
 
+    def server_cpu_s(self) -> float | None:
+        return None  # MLflow's process tree is its own; only throughput is compared
+
     def seed(self, base_url: str) -> list[Operation]:
         with httpx.Client(base_url=base_url + API, timeout=30.0) as client:
             for model in (CREATE_MODEL, STAGE_MODEL, READ_MODEL):

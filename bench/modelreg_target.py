@@ -23,6 +23,7 @@ from bench.operation import (
     Operation,
     json_body,
 )
+from bench.proc_stats import sample, worker_pids
 from bench.server_process import free_port, running_server
 from bench.token import MODELREG, OPEN_PRODUCTION_GATE, auth_headers, create_admin_token
 
@@ -60,6 +61,7 @@ class ModelregTarget:
         self._baseline = baseline
         self.name = f"modelreg@{baseline}" if baseline else "modelreg"
         self._executable = MODELREG
+        self._supervisor: int | None = None
 
     def prepare(self) -> None:
         if self._baseline is not None:
@@ -92,8 +94,19 @@ class ModelregTarget:
         command = [str(self._executable), "serve", "--host", "127.0.0.1", "--port", str(port)]
         command += ["--workers", str(WORKERS)]
         health_url = f"{base_url}/healthz"
-        with running_server(command, env, health_url, workdir / "modelreg.log", STARTUP_TIMEOUT_S):
-            yield base_url
+        log = workdir / "modelreg.log"
+        with running_server(command, env, health_url, log, STARTUP_TIMEOUT_S) as process:
+            self._supervisor = process.pid
+            try:
+                yield base_url
+            finally:
+                self._supervisor = None
+
+    def server_cpu_s(self) -> float | None:
+        """CPU time of the workers: less swayed by the machine's load than requests per second."""
+        if self._supervisor is None:
+            return None
+        return sum(s.cpu_s for s in sample(worker_pids(self._supervisor)))
 
     def seed(self, base_url: str) -> list[Operation]:
         with httpx.Client(base_url=base_url, timeout=30.0, headers=self._headers) as client:

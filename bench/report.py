@@ -24,19 +24,41 @@ def results_table(results: Results) -> str:
             f"{result.p99_ms:.1f}",
             str(result.errors),
             str(result.body_errors),
+            _cpu(result),
         ]
         for name, result in results.items()
     ]
-    header = ["operation", "req/s", "p50 ms", "p99 ms", "errors", "errors in 2xx body"]
+    header = [
+        "operation",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "errors in 2xx body",
+        "server CPU ms/req",
+    ]
     return markdown(header, rows)
 
 
-def rounds_table(results: Mapping[str, Results], servers: Sequence[str], rounds: int) -> str:
-    """req/s of each operation, each server's rounds side by side, and the median."""
+def _cpu(result: WrkResult) -> str:
+    cpu_ms = result.server_cpu_ms_per_request
+    return "" if cpu_ms is None else f"{cpu_ms:.2f}"
+
+
+def rounds_table(
+    results: Mapping[str, Results], servers: Sequence[str], rounds: int, *, per_second: bool
+) -> str:
+    """req/s (or server CPU ms per request) of each operation, rounds side by side, and median."""
+
+    def figure(result: WrkResult) -> float | None:
+        return result.requests_per_s if per_second else result.server_cpu_ms_per_request
 
     def runs(server: str, operation: str) -> list[float]:
         names = [server] + [f"{server} #{i}" for i in range(2, rounds + 1)]
-        return [results[n][operation].requests_per_s for n in names if operation in results[n]]
+        found = [figure(results[n][operation]) for n in names if operation in results[n]]
+        return [f for f in found if f is not None]
+
+    number = "{:,.0f}" if per_second else "{:.2f}"
 
     header = ["operation", *(f"{server} (median)" for server in servers)]
     rows = []
@@ -44,8 +66,9 @@ def rounds_table(results: Mapping[str, Results], servers: Sequence[str], rounds:
         cells = []
         for server in servers:
             measured = runs(server, operation)
-            figures = " / ".join(f"{r:,.0f}" for r in measured)
-            cells.append(f"{figures} ({statistics.median(measured):,.0f})" if measured else "")
+            figures = " / ".join(number.format(r) for r in measured)
+            median = number.format(statistics.median(measured)) if measured else ""
+            cells.append(f"{figures} ({median})" if measured else "")
         rows.append([operation, *cells])
     return markdown(header, rows)
 
@@ -116,7 +139,12 @@ def merge_json(path: Path, key: str, section: Mapping[str, Any]) -> None:
 
 
 def _result_json(result: WrkResult) -> dict[str, Any]:
-    return {**asdict(result), "requests_per_s": result.requests_per_s, "errors": result.errors}
+    return {
+        **asdict(result),
+        "requests_per_s": result.requests_per_s,
+        "errors": result.errors,
+        "server_cpu_ms_per_request": result.server_cpu_ms_per_request,
+    }
 
 
 def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

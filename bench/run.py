@@ -31,6 +31,7 @@ written to .bench/results.json, with the machine's load average before the run.
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from bench import live, webhooks
@@ -98,7 +99,11 @@ def _measure(target: Target, name: str, wrk: str, config: BenchConfig, workdir: 
                 continue
             # Unmeasured: lets connection pools, lazy imports and caches settle first.
             run_wrk(wrk, base_url, operation, config.warmup_s, workdir)
+            cpu_before = target.server_cpu_s()
             result = run_wrk(wrk, base_url, operation, config.duration_s, workdir)
+            cpu_after = target.server_cpu_s()
+            if cpu_before is not None and cpu_after is not None:
+                result = replace(result, server_cpu_s=cpu_after - cpu_before)
             print(
                 f"{name}: {operation.name}: {result.requests_per_s:,.0f} req/s, "
                 f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
@@ -118,7 +123,9 @@ def _print_report(config: BenchConfig, results: dict[str, Results], servers: lis
         print(results_table(by_operation))
     if config.rounds > 1:
         print(f"\n### req/s by round, servers taking turns ({setup})\n")
-        print(rounds_table(results, servers, config.rounds))
+        print(rounds_table(results, servers, config.rounds, per_second=True))
+        print(f"\n### server CPU ms per request by round ({setup})\n")
+        print(rounds_table(results, servers, config.rounds, per_second=False))
     for peer in servers:
         if peer != "modelreg":
             print(f"\n### modelreg vs {peer} ({setup})\n")

@@ -21,3 +21,6 @@ class Target(Protocol):
 
     def seed(self, base_url: str) -> list[Operation]:
         """Create the data the operations use, and return the operations."""
+
+    def server_cpu_s(self) -> float | None:
+        """CPU seconds the running server's workers have used so far (None: not measured)."""

@@ -27,10 +27,18 @@ class WrkResult:
     non_2xx: int
     body_errors: int
     socket_errors: int
+    # CPU seconds of the server's workers during the run, where the target measures it.
+    server_cpu_s: float | None = None
 
     @property
     def requests_per_s(self) -> float:
         return self.requests / self.duration_s
+
+    @property
+    def server_cpu_ms_per_request(self) -> float | None:
+        if self.server_cpu_s is None or not self.requests:
+            return None
+        return self.server_cpu_s * 1000 / self.requests
 
     @property
     def errors(self) -> int:

@@ -4,6 +4,9 @@ SQLAlchemy renders an expanding `IN (:keys)` parameter again on every
 execution (about 65 us here, a fifth of a whole indexed lookup), and most
 DataLoader batches of a request hold a single key, so each keyed statement
 also exists as `column = :key`. Keys of two parts: KeyedPairs, below.
+
+A `quick` statement reads a few rows through a unique index: for one key,
+SQLite runs it on the event loop's thread (storage/sqlite_driver.py).
 """
 
 import json
@@ -26,20 +29,27 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
+from storage import sqlite_driver
+
 
 @dataclass(frozen=True, slots=True)
 class KeyedStatement:
     one: Executable
     many: Executable
+    quick: bool = False
 
     @staticmethod
     def build(
-        column: ColumnElement[Any], statement: Callable[[ColumnElement[bool]], Executable]
+        column: ColumnElement[Any],
+        statement: Callable[[ColumnElement[bool]], Executable],
+        *,
+        quick: bool = False,
     ) -> "KeyedStatement":
         """`statement(condition)` for `column = :key` and for `column IN (:keys)`."""
         return KeyedStatement(
             one=statement(column == bindparam("key")),
             many=statement(column.in_(bindparam("keys", expanding=True))),
+            quick=quick,
         )
 
     async def execute(
@@ -49,6 +59,9 @@ class KeyedStatement:
         parameters: Mapping[str, Any] | None = None,
     ) -> CursorResult[*tuple[Any, ...]]:
         if len(keys) == 1:
+            if self.quick:
+                with sqlite_driver.quick():
+                    return await conn.execute(self.one, {"key": keys[0], **(parameters or {})})
             return await conn.execute(self.one, {"key": keys[0], **(parameters or {})})
         return await conn.execute(self.many, {"keys": list(keys), **(parameters or {})})
 

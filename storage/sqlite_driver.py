@@ -8,6 +8,16 @@ statement, fetch included, in one hand-off; the cursor SQLAlchemy sees just
 hands back the rows. Rolling back outside a transaction (what the pool does
 on every return in autocommit mode) needs no hand-off at all.
 
+Statements run inside `quick()` (lookups of a few rows through a unique
+index: a model by name, a model with its Production version, a token) need
+no hand-off either: they run on the event loop's own thread when the
+connection's thread has nothing in hand and no transaction is open. The
+hand-off itself (a futex wake, thread switches, the loop's wake-up pipe)
+costs more than such a lookup: a production read made ~5 voluntary context
+switches, now none. Anything else, and anything that begins a write
+transaction (it may wait for the write lock), still runs on the
+connection's thread, where a long statement blocks nobody.
+
 Writers across processes queue on an flock() of a lock file beside the
 database before they BEGIN IMMEDIATE, and release it when they commit or roll
 back. SQLite's own busy handler makes a waiting writer sleep 1, 2, 5, 10 ...
@@ -29,7 +39,9 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import aiosqlite
@@ -39,6 +51,22 @@ from storage.metrics import LOCK_WAIT
 # aiosqlite logs every operation with its arguments at DEBUG: statement
 # parameters, webhook secrets among them. Never let those through.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+_quick: ContextVar[bool] = ContextVar("modelreg_sqlite_quick", default=False)
+
+
+@contextmanager
+def quick() -> Iterator[None]:
+    """Let the statements run inside run on the event loop's thread (see the module's doc).
+
+    Only for statements bounded to a few index entries: while one runs, the
+    process serves nothing else.
+    """
+    token = _quick.set(True)
+    try:
+        yield
+    finally:
+        _quick.reset(token)
 
 
 class OneHopCursor:
@@ -76,6 +104,9 @@ class OneHopCursor:
             cursor.close()
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> "OneHopCursor":
+        if self._connection.runs_inline():
+            self._run(None, sql, parameters or (), False)
+            return self
         begin = self._connection.take_deferred_begin()
         await self._connection.on_thread(self._run, begin, sql, parameters or (), False)
         return self
@@ -110,6 +141,21 @@ class OneHopConnection(aiosqlite.Connection):
         # A hand-off was cancelled while queued or running: it may yet BEGIN and
         # take the write lock, so the next rollback must follow it on the thread.
         self._abandoned = False
+        # Calls handed to the thread (counted by the loop's thread) and finished
+        # there (counted by the connection's): equal when the thread is idle.
+        self._handed = 0
+        self._finished = 0
+
+    def runs_inline(self) -> bool:
+        """Whether the next statement may run on the loop's thread (quick, thread idle)."""
+        return (
+            _quick.get()
+            and self._handed == self._finished
+            and self._deferred_begin is None
+            and self._running
+            and self._connection is not None
+            and not self._connection.in_transaction
+        )
 
     async def on_thread(self, function: Callable[..., None], *args: Any) -> None:
         """Run `function(*args)` on the connection's thread (one hand-off)."""
@@ -121,11 +167,15 @@ class OneHopConnection(aiosqlite.Connection):
             try:
                 function(*args)
             finally:
-                if handed_off.cancelled():
-                    # Nobody will see this statement's result, and a task cancelled
-                    # twice may never come back to roll back: undo it here, now.
-                    self._end_without_commit()
+                try:
+                    if handed_off.cancelled():
+                        # Nobody will see this statement's result, and a task cancelled
+                        # twice may never come back to roll back: undo it here, now.
+                        self._end_without_commit()
+                finally:
+                    self._finished += 1
 
+        self._handed += 1
         self._tx.put_nowait((handed_off, run))
         try:
             await handed_off

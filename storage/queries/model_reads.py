@@ -29,6 +29,7 @@ _BY_NAMES = KeyedStatement.build(
     select(*model_queries.COLUMNS, *version_queries.COLUMNS)
     .select_from(models.outerjoin(model_versions, _IN_PRODUCTION))
     .where,
+    quick=True,  # a unique name, and at most one PRODUCTION version per model
 )
 
 ModelWithProduction = tuple[ModelRecord, VersionRecord | None]

@@ -43,8 +43,8 @@ COLUMNS = (
     models.c.created_by,
     models.c.updated_by,
 )
-_BY_IDS = KeyedStatement.build(models.c.id, select(*COLUMNS).where)
-_BY_NAMES = KeyedStatement.build(models.c.name, select(*COLUMNS).where)
+_BY_IDS = KeyedStatement.build(models.c.id, select(*COLUMNS).where, quick=True)
+_BY_NAMES = KeyedStatement.build(models.c.name, select(*COLUMNS).where, quick=True)
 _DELETE = delete(models).where(models.c.id == bindparam("id"))
 # UPDATE's bound names must differ from column names, hence the `new_` prefix.
 _TOUCH = (

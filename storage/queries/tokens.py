@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage import sqlite_driver
 from storage.dialect import insert_on_conflict
 from storage.enums import Role
 from storage.pagination import PageRequest, keyset_page, page_parameters
@@ -93,7 +94,8 @@ async def insert_token(conn: AsyncConnection, **fields: Any) -> TokenRecord | No
 
 
 async def token_by_hash(conn: AsyncConnection, token_hash: str) -> TokenRecord | None:
-    row = (await conn.execute(_BY_HASH, {"token_hash": token_hash})).first()
+    with sqlite_driver.quick():  # a unique hash
+        row = (await conn.execute(_BY_HASH, {"token_hash": token_hash})).first()
     return _record(row) if row is not None else None
 
 

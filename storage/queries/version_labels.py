@@ -43,6 +43,7 @@ def _labels(of: Callable[[ColumnElement[int]], ColumnElement[bool]]) -> Select[A
 _LABELS = KeyedStatement(
     one=_labels(lambda column: column == bindparam("key")),
     many=_labels(lambda column: column.in_(bindparam("keys", expanding=True))),
+    quick=True,  # a version holds a bounded number of tags and aliases (resolvers/limits.py)
 )
 
 

@@ -52,7 +52,7 @@ _SELECT = select(*COLUMNS)
 _IN_STAGE = model_versions.c.stage == bindparam("stage")
 
 _INSERT = insert(model_versions).returning(*COLUMNS)
-_BY_IDS = KeyedStatement.build(model_versions.c.id, _SELECT.where)
+_BY_IDS = KeyedStatement.build(model_versions.c.id, _SELECT.where, quick=True)
 _BY_NUMBER = KeyedPairs.build(
     (model_versions.c.model_id.type, model_versions.c.version.type),
     lambda pairs, model_id, version: _SELECT.select_from(

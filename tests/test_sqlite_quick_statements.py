@@ -1,0 +1,78 @@
+"""Where the SQLite driver runs a statement: on the event loop's thread only when it may."""
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage import sqlite_driver
+from storage.sqlite_driver import OneHopConnection
+
+
+def _pause(seconds: float) -> int:
+    time.sleep(seconds)
+    return 1
+
+
+@pytest.fixture
+async def connection(tmp_path: Path) -> AsyncIterator[OneHopConnection]:
+    conn = sqlite_driver.connect(str(tmp_path / "driver.db"))
+    await conn
+    # The thread a statement runs on, and a statement that takes a while.
+    conn.sqlite_connection.create_function("thread_id", 0, threading.get_ident)
+    conn.sqlite_connection.create_function("pause", 1, _pause)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def thread_of(conn: OneHopConnection) -> int:
+    cursor = conn.cursor()
+    await cursor.execute("SELECT thread_id()")
+    rows = await cursor.fetchall()
+    return int(rows[0][0])
+
+
+async def test_a_quick_statement_runs_on_the_loops_thread_and_others_on_the_connections(
+    connection: OneHopConnection,
+) -> None:
+    loop_thread = threading.get_ident()
+    assert await thread_of(connection) != loop_thread
+    with sqlite_driver.quick():
+        assert await thread_of(connection) == loop_thread
+    assert await thread_of(connection) != loop_thread
+
+
+async def test_a_quick_statement_waits_its_turn_while_the_connection_is_busy(
+    connection: OneHopConnection,
+) -> None:
+    slow = connection.cursor()
+    # A caller that stopped waiting: its statement still runs on the connection's thread.
+    pending = asyncio.ensure_future(slow.execute("SELECT pause(0.3)"))
+    await asyncio.sleep(0.05)
+    pending.cancel()
+    with sqlite_driver.quick():
+        assert await thread_of(connection) != threading.get_ident()
+        # Once the thread has nothing in hand, quick statements run inline again.
+        assert await thread_of(connection) == threading.get_ident()
+
+
+async def test_a_quick_statement_that_begins_a_write_transaction_runs_on_the_connection(
+    connection: OneHopConnection,
+) -> None:
+    connection.defer_begin("BEGIN IMMEDIATE")
+    with sqlite_driver.quick():
+        assert await thread_of(connection) != threading.get_ident()
+    await connection.rollback()
+
+
+async def test_errors_of_quick_statements_reach_the_caller(
+    connection: OneHopConnection,
+) -> None:
+    cursor = connection.cursor()
+    with sqlite_driver.quick(), pytest.raises(Exception, match="no such table"):
+        await cursor.execute("SELECT * FROM nowhere")

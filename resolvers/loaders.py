@@ -44,6 +44,7 @@ from storage.queries import (
 from storage.queries.history_at import HeldAt
 from storage.queries.tags import TagOwner
 from storage.queries.version_labels import VersionLabels
+from storage.quick_reads import QuickReads
 from storage.records import (
     AliasHistoryRecord,
     AliasPolicyRecord,
@@ -65,6 +66,8 @@ G = TypeVar("G", bound=Hashable)
 R = TypeVar("R")
 
 Fetch = Callable[[AsyncConnection, Sequence[K]], Awaitable[Mapping[K, V]]]
+# One key read outside the pool (storage/quick_reads.py); None: read it through the pool.
+QuickFetch = Callable[[QuickReads, K], Mapping[K, V] | None]
 
 # (owner, page) keys: the page part groups keys into one statement each.
 VersionPageKey = tuple[int, Stage | None, PageRequest]
@@ -173,7 +176,11 @@ class Loaders:
 
     @cached_property
     def model_with_production(self) -> DataLoader[str, model_reads.ModelWithProduction | None]:
-        return self._loader(model_reads.models_with_production, None)
+        return self._loader(
+            model_reads.models_with_production,
+            None,
+            quick=model_reads.model_with_production_quickly,
+        )
 
     @cached_property
     def version_by_id(self) -> DataLoader[int, VersionRecord | None]:
@@ -219,7 +226,11 @@ class Loaders:
 
     @cached_property
     def version_labels(self) -> DataLoader[int, VersionLabels]:
-        return self._loader(version_labels.labels_of_versions, VersionLabels())
+        return self._loader(
+            version_labels.labels_of_versions,
+            VersionLabels(),
+            quick=version_labels.labels_of_version_quickly,
+        )
 
     @cached_property
     def version_page(self) -> DataLoader[VersionPageKey, list[VersionRecord]]:
@@ -330,9 +341,18 @@ class Loaders:
         task.add_done_callback(_retrieve_outcome)
         return await asyncio.shield(task)
 
-    def _loader(self, fetch: Fetch[K, V], default: V) -> DataLoader[K, V]:
+    def _loader(
+        self, fetch: Fetch[K, V], default: V, *, quick: QuickFetch[K, V] | None = None
+    ) -> DataLoader[K, V]:
+        """A loader reading through the request's connection; `quick`: one key may skip it."""
+        quick_reads = self._db.quick if quick is not None else None
+
         async def load(keys: list[K]) -> list[V]:
-            found = await self._read_through(lambda conn: fetch(conn, keys))
+            found = None
+            if quick is not None and quick_reads is not None and len(keys) == 1:
+                found = quick(quick_reads, keys[0])
+            if found is None:
+                found = await self._read_through(lambda conn: fetch(conn, keys))
             return [found.get(key, default) for key in keys]
 
         return DataLoader(load_fn=load)

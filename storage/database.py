@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from storage import metrics, sqlite_driver
+from storage.quick_reads import QuickReads
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./modelreg.db"
 logger = logging.getLogger("modelreg")
@@ -57,6 +58,8 @@ class Database:
     impatient_writer: AsyncEngine
     # Stops counting pool use in the metrics (see storage/metrics.py).
     unwatch: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
+    # SQLite: quick keyed reads outside the pool (storage/quick_reads.py).
+    quick: QuickReads | None = field(default=None, repr=False, compare=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -88,6 +91,8 @@ class Database:
 
     async def dispose(self) -> None:
         self.unwatch()
+        if self.quick is not None:
+            self.quick.close()
         await self.reader.dispose()
         for engine in (self.writer, self.impatient_writer):
             if engine is not self.reader:
@@ -136,7 +141,10 @@ def create_database(
             url, 0, "BEGIN IMMEDIATE", pool_size=1, pool_timeout=0, echo=echo
         )
         pools = {"read": reader, "write": writer, "write_nowait": impatient}
-        return Database(url, reader, writer, impatient, metrics.watch_pools(pools))
+        path = make_url(url).database or ":memory:"
+        # An in-memory database is one per connection: quick reads would see another.
+        quick = QuickReads(path, reader, _SQLITE_PRAGMAS) if path != ":memory:" else None
+        return Database(url, reader, writer, impatient, metrics.watch_pools(pools), quick)
     if backend == "postgresql":
         server_settings = (
             {"statement_timeout": str(int(statement_timeout_ms))} if statement_timeout_ms else {}

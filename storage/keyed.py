@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
 from storage import sqlite_driver
+from storage.quick_reads import QuickReads
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,11 @@ class KeyedStatement:
                     return await conn.execute(self.one, {"key": keys[0], **(parameters or {})})
             return await conn.execute(self.one, {"key": keys[0], **(parameters or {})})
         return await conn.execute(self.many, {"keys": list(keys), **(parameters or {})})
+
+    def quick_rows(self, reads: QuickReads, key: Any) -> list[tuple[Any, ...]] | None:
+        """The rows for one key through `reads` (None: read them through the pool)."""
+        assert self.quick, "only statements built quick may run there"
+        return reads.rows(self.one, {"key": key})
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,7 @@ class ModelOrder(StrEnum):
     UPDATED_AT = "updated_at"
 
 
-def record(row: AnyRow) -> ModelRecord:
+def record(row: AnyRow | Sequence[Any]) -> ModelRecord:
     return ModelRecord(*row[: len(COLUMNS)])
 
 

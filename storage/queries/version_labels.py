@@ -5,7 +5,7 @@ DataLoader batches they were two statements and two rounds on the request's
 connection (a quarter of a get-latest-versions request's CPU).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, literal_column, select,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.keyed import KeyedStatement
+from storage.quick_reads import QuickReads
 from storage.tables import aliases, version_tags
 
 _TAG, _ALIAS = 0, 1
@@ -50,8 +51,20 @@ _LABELS = KeyedStatement(
 async def labels_of_versions(
     conn: AsyncConnection, version_ids: Sequence[int]
 ) -> dict[int, VersionLabels]:
+    return _found(await _LABELS.execute(conn, version_ids))
+
+
+def labels_of_version_quickly(
+    reads: QuickReads, version_id: int
+) -> dict[int, VersionLabels] | None:
+    """As `labels_of_versions` for one version, or None: read them through the pool."""
+    rows = _LABELS.quick_rows(reads, version_id)
+    return None if rows is None else _found(rows)
+
+
+def _found(rows: Iterable[Sequence[Any]]) -> dict[int, VersionLabels]:
     found: dict[int, VersionLabels] = {}
-    for owner, kind, name, value in await _LABELS.execute(conn, version_ids):
+    for owner, kind, name, value in rows:
         labels = found.setdefault(owner, VersionLabels())
         if kind == _TAG:
             labels.tags.append((name, value))

@@ -41,8 +41,9 @@ from strawberry.utils.await_maybe import await_maybe
 from resolvers import audit, unauthenticated
 from resolvers.context import RequestContext
 from resolvers.errors import RegistryError
-from schema import limits
+from schema import limits, production_read
 from schema.limits import MAX_TOKENS, QUERY_TOO_COMPLEX, QueryCostRule
+from schema.production_read import ProductionRead
 from schema.schema import schema
 from storage.clock import utcnow
 
@@ -85,6 +86,8 @@ class Prepared:
     errors: list[GraphQLError]
     # The cost turns on page sizes given as variables: check it per request.
     cost_needs_variables: bool = False
+    # The production read's own path, for a document of its shape (schema/production_read.py).
+    production_read: ProductionRead | None = None
 
 
 class Executor:
@@ -130,7 +133,8 @@ class Executor:
                 with_code(e, VALIDATION_FAILED) for e in validate(self._schema, document, _RULES)
             ]
             deferred = not errors and limits.needs_variables(self._schema, document)
-            prepared = Prepared(document, errors, deferred)
+            fast = None if errors or deferred else production_read.plan(self._schema, document)
+            prepared = Prepared(document, errors, deferred, fast)
         if len(query) <= MAX_CACHED_QUERY_LENGTH:
             self._remember(query, prepared)
         return prepared
@@ -170,6 +174,11 @@ class Executor:
             error = GraphQLError(SUBSCRIPTION_OVER_HTTP, extensions={"code": BAD_REQUEST})
             return _errors_only([error])
         try:
+            fast = prepared.production_read
+            if fast is not None and operation is fast.operation:
+                data = await fast.run(variables, context)
+                if data is not None:
+                    return Response({"data": data}, operation=operation)
             return await self._run(prepared.document, variables, operation_name, context, operation)
         finally:
             if context.refusals:  # most requests have none: no clock read, no call

@@ -54,13 +54,23 @@ class OperationLabels:
 
 
 operation_label = OperationLabels()
+# Each label set's child, as `labels()` returns it (it takes a lock and builds a key each call).
+# Bounded as the labels are: MAX_OPERATIONS names, and the outcomes a request can have.
+_counted: dict[tuple[str, str], Counter] = {}
+_timed: dict[str, Histogram] = {}
 
 
 def observe(operation: str | None, outcome: str | None, seconds: float) -> None:
     """Count one answered POST /graphql: `outcome` is "ok" or an error code."""
     label = operation_label(operation)
     code = outcome if outcome == "ok" or (outcome and _CODE.fullmatch(outcome)) else OTHER
-    REQUESTS.labels(label, code).inc()
-    DURATION.labels(label).observe(seconds)
+    counted = _counted.get((label, code))
+    if counted is None:
+        counted = _counted[(label, code)] = REQUESTS.labels(label, code)
+    counted.inc()
+    timed = _timed.get(label)
+    if timed is None:
+        timed = _timed[label] = DURATION.labels(label)
+    timed.observe(seconds)
     if code == QUERY_TOO_COMPLEX:
         COST_REFUSALS.inc()

@@ -34,13 +34,6 @@ from sqlalchemy.sql.compiler import SQLCompiler
 logger = logging.getLogger("modelreg")
 
 Processor = Callable[[Any], Any] | None
-# Listening to any of these on the reader engine means statements must go through it.
-_STATEMENT_EVENTS = (
-    "before_execute",
-    "after_execute",
-    "before_cursor_execute",
-    "after_cursor_execute",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +42,8 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]
     binds: tuple[Processor, ...]
-    results: tuple[Processor, ...]
+    # (column index, processor) of the result columns that have one.
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
 class QuickReads:
@@ -67,7 +61,7 @@ class QuickReads:
         self, statement: Executable, parameters: Mapping[str, Any]
     ) -> list[tuple[Any, ...]] | None:
         """The statement's rows, or None: read it through the pool instead."""
-        if any(getattr(self._dispatch, name) for name in _STATEMENT_EVENTS):
+        if self._listened():
             return None
         try:
             compiled = self._compile(statement)
@@ -82,11 +76,24 @@ class QuickReads:
         except sqlite3.Error as error:
             logger.debug("quick read through the pool instead: %s", error)
             return None
-        results = compiled.results
-        return [
-            tuple(v if p is None else p(v) for v, p in zip(row, results, strict=True))
-            for row in raw
-        ]
+        processed = compiled.processed
+        rows = []
+        for row in raw:
+            converted = list(row)
+            for index, process in processed:
+                converted[index] = process(converted[index])
+            rows.append(tuple(converted))
+        return rows
+
+    def _listened(self) -> bool:
+        """Whether anything listens to the reader engine's statements (they must go there)."""
+        dispatch = self._dispatch
+        return bool(
+            dispatch.before_execute
+            or dispatch.after_execute
+            or dispatch.before_cursor_execute
+            or dispatch.after_cursor_execute
+        )
 
     def _compile(self, statement: Executable) -> _Compiled:
         found = self._compiled.get(id(statement))
@@ -103,8 +110,10 @@ class QuickReads:
                 names,
                 tuple(processors.get(name) for name in names),
                 tuple(
-                    column.type._cached_result_processor(self._dialect, None)
-                    for column in compiled._result_columns
+                    (index, process)
+                    for index, column in enumerate(compiled._result_columns)
+                    if (process := column.type._cached_result_processor(self._dialect, None))
+                    is not None
                 ),
             )
             # Statements are module constants: the key's object lives as long as the entry.

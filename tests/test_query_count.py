@@ -24,7 +24,10 @@ def counting_statements(db: Database) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
+        # Not the token's lookup (cached for a few seconds) nor its lastUsedAt (once a
+        # minute): whether they run depends on the clock, not on the query counted.
+        if "api_tokens" not in statement:
+            statements.append(statement)
 
     engines = {id(db.reader): db.reader, id(db.writer): db.writer}.values()
     for engine in engines:

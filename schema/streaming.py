@@ -9,9 +9,18 @@ strawberry's `Schema.stream`.
 
 import asyncio
 from collections.abc import AsyncGenerator, Mapping
+from functools import partial
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast, subscribe
+from graphql import (
+    ExecutionResult,
+    Executor,
+    GraphQLError,
+    OperationType,
+    create_source_event_stream,
+    get_operation_ast,
+)
+from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
 from strawberry.types.execution import ExecutionResult as StreamedResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.await_maybe import await_maybe
@@ -20,15 +29,17 @@ from resolvers.context import RequestContext
 from resolvers.errors import RegistryError
 from resolvers.live.closing import Closed
 from schema import limits
+from schema.event_types import RegistryEvent
 from schema.execution import (
     BAD_REQUEST,
     BAD_USER_INPUT,
     MAX_QUERY_LENGTH,
-    Executor,
     client_error,
     with_code,
 )
+from schema.execution import Executor as DocumentExecutor
 from schema.limits import QUERY_TOO_COMPLEX
+from schema.shared_results import EXECUTED, EncodedResult, Shape, SharedResults, encode_payload
 
 QUERY_OVER_WEBSOCKET = (
     "over the WebSocket only subscriptions run: send queries and mutations as POST /graphql"
@@ -38,8 +49,9 @@ QUERY_OVER_WEBSOCKET = (
 class SubscriptionRunner:
     """What strawberry's WebSocket handler needs of a schema: `stream`."""
 
-    def __init__(self, executor: Executor) -> None:
+    def __init__(self, executor: DocumentExecutor, shared: SharedResults | None = None) -> None:
         self._executor = executor
+        self._shared = shared or SharedResults()
 
     async def stream(
         self,
@@ -49,7 +61,7 @@ class SubscriptionRunner:
         root_value: Any = None,
         operation_name: str | None = None,
     ) -> AsyncGenerator[StreamedResult, None]:
-        """The results of a subscription, one per event.
+        """The results of a subscription, one per event (see schema/shared_results.py).
 
         A first result that is a `PreExecutionError` ends the operation with an
         `error` message: nothing ran (the document, its cost or its arguments
@@ -64,27 +76,62 @@ class SubscriptionRunner:
             return
         document = self._executor.prepare(query).document
         assert document is not None
-        source = await await_maybe(
-            subscribe(
-                self._executor.graphql_schema,
-                document,
-                context_value=context_value,
-                variable_values=dict(variable_values) if variable_values is not None else None,
-                operation_name=operation_name,
-                executor_class=self._executor.context_class,
-            )
+        executor_class = self._executor.context_class or ExecutorThrowingOnIncremental
+        executor = executor_class.build(
+            self._executor.graphql_schema,
+            document,
+            context_value=context_value,
+            raw_variable_values=dict(variable_values) if variable_values is not None else None,
+            operation_name=operation_name,
         )
+        if isinstance(executor, list):  # the variables were refused
+            yield PreExecutionError(data=None, errors=[client_error(e) for e in executor])
+            return
+        source = await await_maybe(create_source_event_stream(executor))
         try:
             if isinstance(source, ExecutionResult):  # refused before its resolver ran
                 errors = [client_error(e) for e in source.errors or []]
                 yield PreExecutionError(data=None, errors=errors)
                 return
-            async for result in _results(source, context_value):
+            shape = self._shared.shape(
+                query, document, executor.operation, variable_values, context_value.principal
+            )
+            async for result in self._results(executor, source, shape, context_value):
                 yield result
         finally:
             if not isinstance(source, ExecutionResult):
                 await source.aclose()  # type: ignore[attr-defined]  # an async generator
             await context_value.close()
+
+    async def _results(
+        self, executor: Executor[Any], source: Any, shape: Shape, context: RequestContext
+    ) -> AsyncGenerator[StreamedResult, None]:
+        """One result per source event; a shareable one comes from `SharedResults`."""
+
+        async def execute(event: Any) -> EncodedResult:
+            await context.read_afresh()
+            per_event = executor.build_per_event_executor(event)
+            found = await await_maybe(per_event.execute_operation(False))
+            assert isinstance(found, ExecutionResult)
+            EXECUTED.inc()
+            errors = [client_error(e) for e in found.errors] if found.errors else None
+            return EncodedResult(found.data, errors, payload=encode_payload(found.data, errors))
+
+        first = True
+        try:
+            async for event in source:
+                if isinstance(event, RegistryEvent):  # the log row is all its fields read
+                    yield await self._shared.result(shape, event.cursor, partial(execute, event))
+                else:
+                    yield await execute(event)
+                first = False
+        except Closed:
+            # The connection is being closed, with the reason (server/graphql_ws.py):
+            # nothing more is sent, and the handler cancels this operation as it ends.
+            await asyncio.Event().wait()
+        except RegistryError as error:  # the use case refused, before or after its first item
+            refused = GraphQLError(error.message, extensions=error.extensions)
+            yield PreExecutionError(None, [refused]) if first else StreamedResult(None, [refused])
 
     def _problems(
         self, query: str, variables: Mapping[str, Any] | None, operation_name: str | None
@@ -108,20 +155,3 @@ class SubscriptionRunner:
             if found is not None:
                 return [GraphQLError(found, extensions={"code": QUERY_TOO_COMPLEX})]
         return []
-
-
-async def _results(source: Any, context: RequestContext) -> AsyncGenerator[StreamedResult, None]:
-    first = True
-    try:
-        async for result in source:
-            await context.read_afresh()
-            errors = [client_error(e) for e in result.errors] if result.errors else None
-            yield StreamedResult(data=result.data, errors=errors)
-            first = False
-    except Closed:
-        # The connection is being closed, with the reason (server/graphql_ws.py):
-        # nothing more is sent, and the handler cancels this operation as it ends.
-        await asyncio.Event().wait()
-    except RegistryError as error:  # the use case refused, before or after its first item
-        refused = GraphQLError(error.message, extensions=error.extensions)
-        yield PreExecutionError(None, [refused]) if first else StreamedResult(None, [refused])

@@ -18,20 +18,23 @@ Only subscriptions run here; queries and mutations go to POST /graphql.
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
 from typing import Any
 
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
-from strawberry.types.execution import ExecutionResult
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers import unauthenticated
@@ -44,6 +47,7 @@ from resolvers.live.closing import Closed
 from resolvers.live.hub import EventHub
 from resolvers.live.session import LiveSession
 from schema.execution import Executor
+from schema.shared_results import EncodedResult
 from schema.streaming import SubscriptionRunner
 from server.settings import Settings
 
@@ -126,6 +130,13 @@ class _Runner:
 class _Adapter(ASGIWebSocketAdapter):
     """Closes once; a refused `connection_init` is closed with the reason, not "Forbidden"."""
 
+    async def send_text(self, text: str) -> None:
+        """A message encoded already (a `next` around a shared payload)."""
+        try:
+            await self.ws.send_text(text)
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
     async def close(self, code: int, reason: str) -> None:
         refusal = getattr(self.ws.state, "refusal", None)
         if code == 4403 and refusal:
@@ -135,7 +146,30 @@ class _Adapter(ASGIWebSocketAdapter):
 
 
 class _Handler(BaseGraphQLTransportWSHandler[LiveConnection, None]):
-    """strawberry's protocol handler, with a keep-alive and token-check timer."""
+    """strawberry's protocol handler, with a keep-alive and token-check timer.
+
+    A result whose payload is encoded already (shared by the subscriptions of
+    one shape, schema/shared_results.py) is sent as that payload spliced into
+    this operation's `next` message, the bytes strawberry's `send_next` would
+    write, without encoding it again; everything else is strawberry's.
+    """
+
+    async def _send_result_stream(
+        self, operation: Operation[LiveConnection, None], result_source: Any
+    ) -> None:
+        """strawberry's loop (our runner yields nothing incremental) and encoded results."""
+        first = True
+        async for result in result_source:
+            if isinstance(result, EncodedResult):
+                if not operation.completed:
+                    assert isinstance(self.websocket, _Adapter)
+                    await self.websocket.send_text(_next_message(operation.id, result.payload))
+            elif first and isinstance(result, PreExecutionError):
+                await self._handle_pre_execution_error(operation, result)
+                return
+            else:
+                await operation.send_next(result)
+            first = False
 
     async def handle(self) -> None:
         timer = asyncio.create_task(self._keep_alive())
@@ -171,6 +205,11 @@ class _Handler(BaseGraphQLTransportWSHandler[LiveConnection, None]):
                     await self.send_message({"type": "ping"})
                 except Exception:
                     return  # gone: the handler ends on its own
+
+
+def _next_message(operation_id: str, payload: str) -> str:
+    """What `Operation.send_next` sends, with the payload encoded already."""
+    return f'{{"id":{json.dumps(operation_id)},"type":"next","payload":{payload}}}'
 
 
 class GraphQLWebSocket(GraphQL[LiveConnection, None]):

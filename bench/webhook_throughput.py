@@ -88,10 +88,12 @@ def deliver(
     """Time `variant`'s workers delivering a fresh copy of the backlog."""
     slug = re.sub(r"\W+", "-", variant.label).strip("-")
     database = workdir / f"deliver-{slug}.db"
-    for suffix in ("", "-wal"):  # a WAL left behind holds committed rows too
+    # A WAL left behind holds committed rows too; the key file seals the endpoints'
+    # secrets (without it the workers make a new key and cannot sign anything).
+    for suffix in ("", "-wal", ".key"):
         source = Path(f"{backlog.database}{suffix}")
         if source.exists():
-            shutil.copyfile(source, f"{database}{suffix}")
+            shutil.copy2(source, f"{database}{suffix}")  # the key's 0600 mode too
     env = registry_env(database, **dict(variant.settings))
     expected = len(backlog.events) * ENDPOINTS
     endpoint.reset()

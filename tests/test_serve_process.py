@@ -32,7 +32,7 @@ def environment(database: Path) -> dict[str, str]:
     return {**os.environ, "MODELREG_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
 
 
-def wait_until_ready(process: subprocess.Popen[bytes], url: str, deadline_s: float = 30) -> None:
+def wait_until_ready(process: subprocess.Popen[bytes], url: str, deadline_s: float = 60) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         try:

@@ -280,13 +280,15 @@ async def test_old_log_rows_are_pruned(db: Database, receiver: Receiver) -> None
 async def test_concurrency_per_endpoint_is_bounded(db: Database, receiver: Receiver) -> None:
     settings = FAST_WEBHOOKS.model_copy(update={"webhook_concurrency_per_endpoint": 3})
     async with serving(db, settings) as api:
-        url = receiver.script("/slow", Reply(200, delay=0.1))
+        # Each answer takes 0.5 s (the send timeout is 1 s): the registrations below
+        # outpace three at a time even on a loaded machine, so three are always waiting.
+        url = receiver.script("/slow", Reply(200, delay=0.5))
         await create_webhook(api, url, ["model_version.created"])
         await create_webhook(api, receiver.url("/fast"), ["model_version.created"])
         # Twenty models: twenty deliveries that may go out in parallel.
         for i in range(20):
             await register(api, f"m{i}")
-        await receiver.wait_for(lambda r: len(r) == 40)
+        await receiver.wait_for(lambda r: len(r) == 40, deadline=30)
     assert receiver.most_concurrent["/slow"] == 3
 
 

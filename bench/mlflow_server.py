@@ -68,6 +68,13 @@ def version() -> str:
 @contextmanager
 def serving(workdir: Path, *, workers: int) -> Iterator[str]:
     """`mlflow server` on a free port with a SQLite backend in `workdir`; yields its URL."""
+    with serving_process(workdir, workers=workers) as (base_url, _):
+        yield base_url
+
+
+@contextmanager
+def serving_process(workdir: Path, *, workers: int) -> Iterator[tuple[str, int]]:
+    """As `serving`, with the pid of the `mlflow server` process (its workers are below it)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [
@@ -91,8 +98,8 @@ def serving(workdir: Path, *, workers: int) -> Iterator[str]:
     }
     with running_server(
         command, env, f"{base_url}/health", workdir / "mlflow.log", STARTUP_TIMEOUT_S
-    ):
-        yield base_url
+    ) as process:
+        yield base_url, process.pid
 
 
 def _optional_flags(port: int) -> list[str]:

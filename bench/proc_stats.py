@@ -39,6 +39,35 @@ def worker_pids(supervisor: int) -> list[int]:
     return sorted(pids)
 
 
+def descendant_pids(root: int) -> list[int]:
+    """Every live process below `root` (children, their children, ...)."""
+    children: dict[int, list[int]] = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            children.setdefault(_parent(entry), []).append(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # exited while we looked
+    found, pending = [], list(children.get(root, []))
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending.extend(children.get(pid, []))
+    return sorted(found)
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU time of `root` and every live process below it (exited ones are not counted)."""
+    total = 0.0
+    for pid in [root, *descendant_pids(root)]:
+        try:
+            total += _cpu_s(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def sample(pids: list[int]) -> list[ProcessSample]:
     return [ProcessSample(pid=pid, rss_bytes=_rss_bytes(pid), cpu_s=_cpu_s(pid)) for pid in pids]
 

@@ -83,6 +83,10 @@ def comparison_table(ours: Results, peer: Results, peer_name: str) -> str:
         f"{peer_name} p50 ms",
         "modelreg p99 ms",
         f"{peer_name} p99 ms",
+        # The servers' own CPU per request: what the machine's load sways least.
+        "modelreg CPU ms/req",
+        f"{peer_name} CPU ms/req",
+        f"CPU ratio {peer_name}/modelreg",
     ]
     rows = []
     for name, mine in ours.items():
@@ -99,9 +103,18 @@ def comparison_table(ours: Results, peer: Results, peer_name: str) -> str:
                 f"{theirs.p50_ms:.1f}",
                 f"{mine.p99_ms:.1f}",
                 f"{theirs.p99_ms:.1f}",
+                _cpu(mine),
+                _cpu(theirs),
+                _cpu_ratio(theirs, mine),
             ]
         )
     return markdown(header, rows)
+
+
+def _cpu_ratio(theirs: WrkResult, mine: WrkResult) -> str:
+    """How many times the CPU per request `theirs` spends against `mine`."""
+    their_ms, my_ms = theirs.server_cpu_ms_per_request, mine.server_cpu_ms_per_request
+    return "" if their_ms is None or not my_ms else f"{their_ms / my_ms:.1f}x"
 
 
 def write_json(

@@ -97,16 +97,26 @@ class EventFilter:
     until: datetime | None = None  # exclusive
 
 
-async def next_sequences(conn: AsyncConnection, model_name: str, count: int) -> int:
-    """Reserve `count` sequence numbers for the model's events; returns the last one."""
-    statement = insert_on_conflict(conn, event_sequences).values(
-        model_name=model_name, last_sequence=count
+def _next_sequences_statement(dialect: str) -> Any:
+    statement = insert_on_conflict(dialect, event_sequences).values(
+        model_name=bindparam("model_name"), last_sequence=bindparam("count")
     )
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[event_sequences.c.model_name],
         set_={"last_sequence": event_sequences.c.last_sequence + statement.excluded.last_sequence},
     ).returning(event_sequences.c.last_sequence)
-    return int((await conn.execute(statement)).scalar_one())
+
+
+# Built once per dialect, not per call: building it (and its cache key) cost more
+# than running it.
+_NEXT_SEQUENCES = {name: _next_sequences_statement(name) for name in ("sqlite", "postgresql")}
+
+
+async def next_sequences(conn: AsyncConnection, model_name: str, count: int) -> int:
+    """Reserve `count` sequence numbers for the model's events; returns the last one."""
+    statement = _NEXT_SEQUENCES[conn.dialect.name]
+    result = await conn.execute(statement, {"model_name": model_name, "count": count})
+    return int(result.scalar_one())
 
 
 _INSERT = insert(_e).returning(_e.c.id, sort_by_parameter_order=True)

@@ -191,7 +191,8 @@ async def test_a_resuming_reader_gets_every_event_once_under_racing_writers(
 
     async def write(pause: float, committed: list[int]) -> int:
         async with db.transaction() as conn:
-            [event_id] = await event_log.insert_events(conn, [{**row, "created_at": utcnow()}])
+            logged = await event_log.insert_events(conn, [{**row, "created_at": utcnow()}])
+            [event_id] = logged.ids
             await asyncio.sleep(pause)
         committed.append(event_id)
         return event_id

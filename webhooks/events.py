@@ -78,9 +78,9 @@ async def publish(
                 "stage": event.stage,
             }
         )
-    event_ids = await event_log.insert_events(conn, rows)
+    logged = await event_log.insert_events(conn, rows)
     await event_log.notify_readers(conn)
-    subscriptions = await webhooks.active_webhooks(conn)
+    subscriptions = await webhooks.active_webhooks(conn) if logged.any_webhook else []
     delivery_rows = [
         {
             "message_id": new_message_id(),
@@ -92,7 +92,7 @@ async def publish(
             "next_attempt_at": now,
             "created_at": now,
         }
-        for event_id, event in zip(event_ids, events, strict=True)
+        for event_id, event in zip(logged.ids, events, strict=True)
         for w in subscriptions
         if matches(
             patterns=w.event_types,

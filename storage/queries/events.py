@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.dialect import insert_on_conflict
 from storage.records import EventRecord
-from storage.tables import event_sequences, webhook_deliveries, webhook_events
+from storage.tables import event_sequences, webhook_deliveries, webhook_events, webhooks
 
 _e = webhook_events
 # Where a reader is: the (xid, id) of the last event it got; (0, 0) before the first.
@@ -119,16 +119,29 @@ async def next_sequences(conn: AsyncConnection, model_name: str, count: int) -> 
     return int(result.scalar_one())
 
 
-_INSERT = insert(_e).returning(_e.c.id, sort_by_parameter_order=True)
+# Whether any webhook is active, asked in the events' own INSERT: the change's
+# transaction then reads the subscriptions only when there are some to match
+# (one statement less for every change while nothing subscribes).
+_ANY_WEBHOOK = exists().where(webhooks.c.active.is_(True)).label("any_webhook")
+_INSERT = insert(_e).returning(_e.c.id, _ANY_WEBHOOK, sort_by_parameter_order=True)
 _INSERT_WITH_XID = (
-    insert(_e).values(xid=_CURRENT_XID).returning(_e.c.id, sort_by_parameter_order=True)
+    insert(_e)
+    .values(xid=_CURRENT_XID)
+    .returning(_e.c.id, _ANY_WEBHOOK, sort_by_parameter_order=True)
 )
 
 
-async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Write events in the caller's transaction; returns their ids, in order."""
+@dataclass(frozen=True, slots=True)
+class Logged:
+    ids: list[int]  # of the events, in the order given
+    any_webhook: bool  # whether a webhook subscription was active as they were written
+
+
+async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> Logged:
+    """Write events in the caller's transaction."""
     statement = _INSERT_WITH_XID if conn.dialect.name == "postgresql" else _INSERT
-    return list((await conn.execute(statement, list(rows))).scalars())
+    returned = (await conn.execute(statement, list(rows))).all()
+    return Logged([row.id for row in returned], any(row.any_webhook for row in returned))
 
 
 async def notify_readers(conn: AsyncConnection) -> None:

@@ -239,6 +239,18 @@ class AuditRecord:
     client_address: str | None
 
 
+def event_data(data: dict[str, Any], sequence: int | None) -> dict[str, Any]:
+    """An event's `data` as consumers get it: with its model's `sequence` number.
+
+    The number is kept in the `sequence` column only (the database assigns it
+    as the row is inserted, see migration 0011); events written before that
+    also have it in `data`, with the same value.
+    """
+    if sequence is None or data.get("sequence") == sequence:
+        return data
+    return {**data, "sequence": sequence}
+
+
 @dataclass(frozen=True, slots=True)
 class EventRecord:
     """One entry of the event log; (xid, id) is its place in log order."""

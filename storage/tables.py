@@ -217,6 +217,8 @@ deleted_versions = Table(
 # The last event sequence number per model name. Keyed by name, not id, so a
 # model deleted and registered again keeps counting up and consumers that drop
 # "stale" events (sequence <= the last one seen) never drop the new model's.
+# A trigger on webhook_events takes the numbers as events are inserted (migration
+# 0011; SQLite drops it if a migration rebuilds webhook_events: create it again).
 event_sequences = Table(
     "event_sequences",
     metadata,

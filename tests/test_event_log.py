@@ -1,6 +1,7 @@
 """The event log: every change is logged, read over GraphQL, resumable under racing writers."""
 
 import asyncio
+import itertools
 import random
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -187,11 +188,14 @@ async def test_a_resuming_reader_gets_every_event_once_under_racing_writers(
     PostgreSQL hands out ids at insert time, so a naive reader by id would
     pass an id whose transaction commits later and never read it.
     """
-    row: dict[str, Any] = {"type": "model.updated", "model_name": "m", "sequence": None, "data": {}}
+    row: dict[str, Any] = {"type": "model.updated", "sequence": None, "data": {}}
+    # A model each: writers of one model take turns on its sequence counter's row.
+    models = itertools.count()
 
     async def write(pause: float, committed: list[int]) -> int:
         async with db.transaction() as conn:
-            logged = await event_log.insert_events(conn, [{**row, "created_at": utcnow()}])
+            event = {**row, "model_name": f"m{next(models)}", "created_at": utcnow()}
+            logged = await event_log.insert_events(conn, [event])
             [event_id] = logged.ids
             await asyncio.sleep(pause)
         committed.append(event_id)

@@ -57,27 +57,25 @@ async def publish(
     """Log `events` of `model_name` in the caller's transaction; return the deliveries made.
 
     Each event of a model takes the model's next `sequence` number, so
-    consumers see them increase by one.
+    consumers see them increase by one (the database assigns it on insert).
     """
     if not events:
         return 0
-    last = await event_log.next_sequences(conn, model_name, len(events)) if model_name else None
-    rows: list[dict[str, Any]] = []
-    for i, event in enumerate(events):
-        sequence = None if last is None else last - len(events) + 1 + i
-        rows.append(
-            {
-                "type": event.type,
-                "model_name": model_name,
-                "sequence": sequence,
-                "data": event.data if sequence is None else {**event.data, "sequence": sequence},
-                "created_at": now,
-                "request_id": request_id,
-                "actor": actor,
-                "version": event.version,
-                "stage": event.stage,
-            }
-        )
+    # No `sequence`: the events' INSERT numbers them (see storage/queries/events.py).
+    rows = [
+        {
+            "type": event.type,
+            "model_name": model_name,
+            "sequence": None,
+            "data": event.data,
+            "created_at": now,
+            "request_id": request_id,
+            "actor": actor,
+            "version": event.version,
+            "stage": event.stage,
+        }
+        for event in events
+    ]
     logged = await event_log.insert_events(conn, rows)
     await event_log.notify_readers(conn)
     subscriptions = await webhooks.active_webhooks(conn) if logged.any_webhook else []

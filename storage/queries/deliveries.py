@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, selec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.pagination import PageRequest, keyset_page, page_parameters
-from storage.records import AttemptRecord, DeliveryRecord
+from storage.records import AttemptRecord, DeliveryRecord, event_data
 from storage.rows import AnyRow
 from storage.tables import (
     webhook_attempts,
@@ -85,6 +85,7 @@ _CLAIMABLE = (
         _w.c.previous_secret,
         _w.c.previous_secret_expires_at,
         _d.c.lease_expires_at,
+        _e.c.sequence,  # added to event_data (see storage/records.event_data)
     )
     .join(_e, _e.c.id == _d.c.event_id)
     .join(_w, _w.c.id == _d.c.webhook_id)
@@ -138,7 +139,9 @@ async def claim(
         if free.setdefault(row.webhook_id, per_webhook) <= 0:
             continue
         free[row.webhook_id] -= 1
-        found = Claimed(*row)  # type: ignore[call-arg]  # the columns of _CLAIMABLE, in order
+        *columns, sequence = row  # the columns of _CLAIMABLE, in order
+        found = Claimed(*columns)
+        found = dataclasses.replace(found, event_data=event_data(found.event_data, sequence))
         if found.interrupted_lease is not None:  # that attempt counts (see _log_interrupted)
             found = dataclasses.replace(found, attempt_count=found.attempt_count + 1)
         claimed.append(found)

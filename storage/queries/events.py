@@ -46,9 +46,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.dialect import insert_on_conflict
-from storage.records import EventRecord
-from storage.tables import event_sequences, webhook_deliveries, webhook_events, webhooks
+from storage.records import EventRecord, event_data
+from storage.tables import webhook_deliveries, webhook_events, webhooks
 
 _e = webhook_events
 # Where a reader is: the (xid, id) of the last event it got; (0, 0) before the first.
@@ -97,28 +96,6 @@ class EventFilter:
     until: datetime | None = None  # exclusive
 
 
-def _next_sequences_statement(dialect: str) -> Any:
-    statement = insert_on_conflict(dialect, event_sequences).values(
-        model_name=bindparam("model_name"), last_sequence=bindparam("count")
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[event_sequences.c.model_name],
-        set_={"last_sequence": event_sequences.c.last_sequence + statement.excluded.last_sequence},
-    ).returning(event_sequences.c.last_sequence)
-
-
-# Built once per dialect, not per call: building it (and its cache key) cost more
-# than running it.
-_NEXT_SEQUENCES = {name: _next_sequences_statement(name) for name in ("sqlite", "postgresql")}
-
-
-async def next_sequences(conn: AsyncConnection, model_name: str, count: int) -> int:
-    """Reserve `count` sequence numbers for the model's events; returns the last one."""
-    statement = _NEXT_SEQUENCES[conn.dialect.name]
-    result = await conn.execute(statement, {"model_name": model_name, "count": count})
-    return int(result.scalar_one())
-
-
 # Whether any webhook is active, asked in the events' own INSERT: the change's
 # transaction then reads the subscriptions only when there are some to match
 # (one statement less for every change while nothing subscribes).
@@ -138,7 +115,12 @@ class Logged:
 
 
 async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> Logged:
-    """Write events in the caller's transaction."""
+    """Write events in the caller's transaction.
+
+    An event of a model given without a `sequence` takes the model's next
+    number from `event_sequences`, in the same statement: the database's
+    trigger does it (see migration 0011), in the order of `rows`.
+    """
     statement = _INSERT_WITH_XID if conn.dialect.name == "postgresql" else _INSERT
     returned = (await conn.execute(statement, list(rows))).all()
     return Logged([row.id for row in returned], any(row.any_webhook for row in returned))
@@ -211,7 +193,24 @@ async def events_after(
             tuple_(_e.c.xid, _e.c.id)
             <= tuple_(bindparam("upto_xid", upto[0], BigInteger), bindparam("upto_id", upto[1]))
         )
-    return [EventRecord(*row) for row in await conn.execute(query.limit(limit))]
+    return [_record(row) for row in await conn.execute(query.limit(limit))]
+
+
+def _record(row: Any) -> EventRecord:
+    # The columns of _COLUMNS, in order.
+    event_id, xid, type_, model_name, sequence, version, stage, actor, data, created_at = row
+    return EventRecord(
+        event_id,
+        xid,
+        type_,
+        model_name,
+        sequence,
+        version,
+        stage,
+        actor,
+        event_data(data, sequence),
+        created_at,
+    )
 
 
 async def count_events(conn: AsyncConnection, event_filter: EventFilter) -> int:

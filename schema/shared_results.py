@@ -158,6 +158,9 @@ class SharedResults:
             pending = self._results.get(key)
             if pending is None:
                 return await self._execute(key, execute)
+            if pending.done() and not pending.cancelled():  # the common case: no shield needed
+                _REUSED.inc()
+                return pending.result()
             try:
                 # shield: a waiter that is cancelled must not cancel the execution it waits for
                 found = await asyncio.shield(pending)

@@ -19,6 +19,7 @@ from tests.graphql import GraphQLClient, register, transition
 from tests.receiver import Receiver
 from tests.snapshot import snapshot
 from tests.webhook_client import create_webhook, eventually
+from webhooks.listener import postgres_listener
 
 EVENTS = """
 query($first: Int, $after: String, $filter: EventFilter) {
@@ -257,3 +258,27 @@ async def race(
     assert len(seen) == len(set(seen))
     if postgresql:
         assert committed != sorted(committed), "the writers never committed out of id order"
+
+
+async def test_postgresql_wakes_live_readers_when_events_commit(db: Database) -> None:
+    """The events' INSERT sends NOTIFY (a trigger); listeners get it at commit, not before."""
+    if db.writer.dialect.name != "postgresql":
+        pytest.skip("SQLite's live readers watch the WAL file instead")
+    woken = asyncio.Event()
+    stop = await postgres_listener(db.url, channel=event_log.NOTIFY_CHANNEL)(woken.set)
+    try:
+        await asyncio.wait_for(woken.wait(), 10)  # set once as it starts listening
+        woken.clear()
+        row: dict[str, Any] = {
+            "type": "model.updated",
+            "model_name": "m",
+            "sequence": None,
+            "data": {},
+        }
+        async with db.transaction() as conn:
+            await event_log.insert_events(conn, [{**row, "created_at": utcnow()}])
+            await asyncio.sleep(0.2)
+            assert not woken.is_set()
+        await asyncio.wait_for(woken.wait(), 10)
+    finally:
+        await stop()

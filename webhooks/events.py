@@ -77,7 +77,6 @@ async def publish(
         for event in events
     ]
     logged = await event_log.insert_events(conn, rows)
-    await event_log.notify_readers(conn)
     subscriptions = await webhooks.active_webhooks(conn) if logged.any_webhook else []
     delivery_rows = [
         {

@@ -53,6 +53,8 @@ _e = webhook_events
 # Where a reader is: the (xid, id) of the last event it got; (0, 0) before the first.
 Position = tuple[int, int]
 START: Position = (0, 0)
+# Live readers of other processes LISTEN here; on PostgreSQL every INSERT of events
+# sends it (a trigger, migration 0012), delivered when the transaction commits.
 NOTIFY_CHANNEL = "modelreg_events"
 
 _COLUMNS = (
@@ -124,12 +126,6 @@ async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -
     statement = _INSERT_WITH_XID if conn.dialect.name == "postgresql" else _INSERT
     returned = (await conn.execute(statement, list(rows))).all()
     return Logged([row.id for row in returned], any(row.any_webhook for row in returned))
-
-
-async def notify_readers(conn: AsyncConnection) -> None:
-    """Wake live readers in other processes when this transaction commits (PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
 async def _horizon(conn: AsyncConnection) -> int | None:

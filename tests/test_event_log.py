@@ -260,10 +260,10 @@ async def race(
         assert committed != sorted(committed), "the writers never committed out of id order"
 
 
+# PostgreSQL only: SQLite's live readers watch the WAL file instead.
+@pytest.mark.parametrize("backend", ["postgresql"])
 async def test_postgresql_wakes_live_readers_when_events_commit(db: Database) -> None:
     """The events' INSERT sends NOTIFY (a trigger); listeners get it at commit, not before."""
-    if db.writer.dialect.name != "postgresql":
-        pytest.skip("SQLite's live readers watch the WAL file instead")
     woken = asyncio.Event()
     stop = await postgres_listener(db.url, channel=event_log.NOTIFY_CHANNEL)(woken.set)
     try:

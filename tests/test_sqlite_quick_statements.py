@@ -11,9 +11,13 @@ import pytest
 from storage import sqlite_driver
 from storage.sqlite_driver import OneHopConnection
 
+# Set as a `pause(...)` statement starts on the connection's thread.
+_paused = threading.Event()
+
 
 def _pause(seconds: float) -> int:
-    time.sleep(seconds)
+    _paused.set()
+    time.sleep(seconds)  # the statement that keeps the connection's thread busy
     return 1
 
 
@@ -52,8 +56,9 @@ async def test_a_quick_statement_waits_its_turn_while_the_connection_is_busy(
 ) -> None:
     slow = connection.cursor()
     # A caller that stopped waiting: its statement still runs on the connection's thread.
+    _paused.clear()
     pending = asyncio.ensure_future(slow.execute("SELECT pause(0.3)"))
-    await asyncio.sleep(0.05)
+    assert await asyncio.to_thread(_paused.wait, 10), "the slow statement never started"
     pending.cancel()
     with sqlite_driver.quick():
         assert await thread_of(connection) != threading.get_ident()

@@ -7,6 +7,11 @@ PER_CONNECTION `registryEvents` subscriptions (the dashboard's selection), and
 notes the CLOCK_MONOTONIC time at which every `model_version.created` event
 arrives on every subscription, before parsing it. CLOCK_MONOTONIC is one clock
 for every process of the machine, so the driver can subtract its own times.
+CLOCK_REALTIME is noted at the same moment, less the event's `occurredAt`
+(stamped by the server inside the writing transaction, just before it
+commits): the time from commit to subscriber, a little over it at most.
+The loop is uvloop's, as the server's: a client's own event loop should
+not be what is measured.
 
 bench/live.py talks to it over stdin/stdout, one line each way:
 `ready` (printed once every connection is acknowledged and subscribed),
@@ -19,11 +24,16 @@ import resource
 import sys
 import time
 from collections import defaultdict
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+import uvloop
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
 
 PROTOCOL = "graphql-transport-ws"
 # What the dashboard subscribes to (dashboard/assets/events.js).
@@ -34,20 +44,24 @@ REGISTRY_EVENTS = (
 MEASURED_TYPE = "model_version.created"
 # Handshakes at once: enough to connect 500 quickly, few enough not to overflow accept queues.
 CONNECTING_AT_ONCE = 25
-PONG = orjson.dumps({"type": "pong"}).decode()
+PONG = {"type": "pong"}
+# What `received` answers to connection_ack: time to subscribe.
+ACKNOWLEDGED: dict[str, Any] = {}
 
 
 class Subscriptions:
     """Arrival times by event, and the problems seen, for all connections of this process."""
 
     def __init__(self) -> None:
-        # "model/version" -> arrival times (ns), one per subscription that got it
-        self.arrivals: defaultdict[str, list[int]] = defaultdict(list)
+        # "model/version" -> (arrival time, ns since occurredAt), one per subscription that got it
+        self.arrivals: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)
         self.heard_from: set[tuple[int, str]] = set()
         self.problems: list[str] = []
 
-    def received(self, connection: int, raw: str | bytes, at_ns: int) -> str | None:
-        """Note one message; returns what to answer (a pong), if anything."""
+    def received(
+        self, connection: int, raw: bytes, at_ns: int, wall_ns: int
+    ) -> dict[str, Any] | None:
+        """Note one message; returns what to answer (a pong, ACKNOWLEDGED), if anything."""
         message: dict[str, Any] = orjson.loads(raw)
         kind = message.get("type")
         if kind == "next":
@@ -58,43 +72,111 @@ class Subscriptions:
             event = payload["data"]["registryEvents"]
             self.heard_from.add((connection, message["id"]))
             if event["type"] == MEASURED_TYPE:
-                self.arrivals[f"{event['modelName']}/{event['version']}"].append(at_ns)
+                occurred = datetime.fromisoformat(event["occurredAt"]).timestamp()
+                since_commit_ns = wall_ns - round(occurred * 1e9)
+                key = f"{event['modelName']}/{event['version']}"
+                self.arrivals[key].append((at_ns, since_commit_ns))
         elif kind == "ping":
             return PONG
+        elif kind == "connection_ack":
+            return ACKNOWLEDGED
         elif kind in ("error", "complete"):
             self.problems.append(f"connection {connection}: {message}")
         return None
 
 
-async def _follow(url: str, token: str, index: int, per_connection: int) -> ClientConnection:
-    ws = await connect(
-        url,
-        subprotocols=[PROTOCOL],  # type: ignore[list-item]
-        compression=None,
-        max_size=None,
-        # The server pings over the GraphQL protocol; WebSocket pings would only add traffic.
-        ping_interval=None,
+class _Connection(asyncio.Protocol):
+    """One graphql-transport-ws connection on websockets' Sans-I/O protocol.
+
+    Arrival is noted in `data_received`, as the bytes come off the socket,
+    before any parsing: what a subscriber on another machine would see, with
+    as little of this process's own work in it as can be.
+    """
+
+    def __init__(
+        self, index: int, url: str, token: str, per_connection: int, subs: Subscriptions
+    ) -> None:
+        self.index = index
+        self.subs = subs
+        self.token = token
+        self.per_connection = per_connection
+        self.ws = ClientProtocol(
+            parse_uri(url), subprotocols=[Subprotocol(PROTOCOL)], max_size=None
+        )
+        self.transport: asyncio.Transport | None = None
+        self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        at_ns, wall_ns = time.monotonic_ns(), time.time_ns()
+        self.ws.receive_data(data)
+        for event in self.ws.events_received():
+            if isinstance(event, Response):
+                if self.ws.handshake_exc is not None:
+                    self._fail(f"handshake refused: {self.ws.handshake_exc}")
+                    return
+                init = {
+                    "type": "connection_init",
+                    "payload": {"authorization": f"Bearer {self.token}"},
+                }
+                self._send(init)
+            elif isinstance(event, Frame) and event.opcode == Opcode.TEXT:
+                answer = self.subs.received(self.index, bytes(event.data), at_ns, wall_ns)
+                if answer == ACKNOWLEDGED:
+                    self._subscribe()
+                elif answer is not None:
+                    self._send(answer)
+            elif isinstance(event, Frame) and event.opcode == Opcode.CLOSE:
+                self._fail(f"closed by the server: {self.ws.close_rcvd}")
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.subscribed.done():
+            self.subscribed.set_exception(ConnectionError(f"connection {self.index} lost: {exc}"))
+
+    def _subscribe(self) -> None:
+        for operation in range(1, self.per_connection + 1):
+            payload = {"query": REGISTRY_EVENTS}
+            self._send({"id": str(operation), "type": "subscribe", "payload": payload})
+        if not self.subscribed.done():
+            self.subscribed.set_result(None)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.ws.send_text(orjson.dumps(message))
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for data in self.ws.data_to_send():
+            if data:
+                self.transport.write(data)
+            else:  # the protocol is done with the connection
+                self.transport.close()
+
+    def _fail(self, problem: str) -> None:
+        self.subs.problems.append(f"connection {self.index}: {problem}")
+        if not self.subscribed.done():
+            self.subscribed.set_exception(RuntimeError(problem))
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.ws.send_close()
+            self._flush()
+            self.transport.close()
+
+
+async def _follow(
+    host: str, port: int, url: str, token: str, index: int, per_connection: int, subs: Subscriptions
+) -> _Connection:
+    loop = asyncio.get_running_loop()
+    _, connection = await loop.create_connection(
+        lambda: _Connection(index, url, token, per_connection, subs), host, port
     )
-    init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
-    await ws.send(orjson.dumps(init).decode())
-    ack = orjson.loads(await ws.recv())
-    if ack.get("type") != "connection_ack":
-        raise RuntimeError(f"connection {index} refused: {ack}")
-    for operation in range(1, per_connection + 1):
-        payload = {"query": REGISTRY_EVENTS}
-        subscribe = {"id": str(operation), "type": "subscribe", "payload": payload}
-        await ws.send(orjson.dumps(subscribe).decode())
-    return ws
-
-
-async def _read(ws: ClientConnection, index: int, subs: Subscriptions) -> None:
-    try:
-        async for raw in ws:
-            answer = subs.received(index, raw, time.monotonic_ns())
-            if answer is not None:
-                await ws.send(answer)
-    except ConnectionClosed as closed:
-        subs.problems.append(f"connection {index} closed: {closed}")
+    await connection.subscribed
+    return connection
 
 
 async def _commands(subs: Subscriptions) -> None:
@@ -126,22 +208,21 @@ def _reply(line: str) -> None:
 async def main(url: str, token: str, connections: int, per_connection: int) -> None:
     subs = Subscriptions()
     gate = asyncio.Semaphore(CONNECTING_AT_ONCE)
+    where = parse_uri(url)
 
-    async def open_one(index: int) -> ClientConnection:
+    async def open_one(index: int) -> _Connection:
         async with gate:
-            return await _follow(url, token, index, per_connection)
+            return await _follow(where.host, where.port, url, token, index, per_connection, subs)
 
-    sockets = await asyncio.gather(*(open_one(i) for i in range(connections)))
-    readers = [asyncio.create_task(_read(ws, i, subs)) for i, ws in enumerate(sockets)]
+    opened = await asyncio.gather(*(open_one(i) for i in range(connections)))
     _reply("ready")
     try:
         await _commands(subs)
     finally:
-        for reader in readers:
-            reader.cancel()
-        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+        for connection in opened:
+            connection.close()
 
 
 if __name__ == "__main__":
     ws_url, bearer, count, per = sys.argv[1:5]
-    asyncio.run(main(ws_url, bearer, int(count), int(per)))
+    uvloop.run(main(ws_url, bearer, int(count), int(per)))

@@ -11,6 +11,7 @@ the same cursors, so a reader can page with one and carry on live with another.
 """
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 from resolvers import limits, validation
@@ -27,6 +28,8 @@ from webhooks.filters import EVENT_TYPES, is_valid_pattern, type_matches
 _CURSOR_KIND = "event"
 
 
+# Remembered: a live event goes to every subscriber with the same cursor.
+@functools.lru_cache(maxsize=4096)
 def position_cursor(position: Position) -> str:
     return encode_cursor(_CURSOR_KIND, *position)
 

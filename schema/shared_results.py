@@ -60,7 +60,31 @@ RESULTS = Counter(
     ["how"],
 )
 EXECUTED = RESULTS.labels(how="executed")
-_REUSED = RESULTS.labels(how="reused")
+
+
+class _BatchedCount:
+    """A counter added to the metric once per loop turn, not once per subscriber.
+
+    An increment of a multi-process Prometheus counter takes a lock and writes
+    its file (~10 us): once per subscriber per event it was a fifth of a
+    fan-out's own work.
+    """
+
+    def __init__(self, metric: Any) -> None:
+        self._metric = metric
+        self._count = 0
+
+    def inc(self) -> None:
+        if self._count == 0:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._count += 1
+
+    def _flush(self) -> None:
+        self._metric.inc(self._count)
+        self._count = 0
+
+
+_REUSED = _BatchedCount(RESULTS.labels(how="reused"))
 
 Shape = tuple[object, ...]
 

@@ -26,6 +26,7 @@ from storage.database import Database, create_database
 from storage.migrate import current_revision, head_revision
 from storage.queries import events
 from storage.sqlite_changes import wal_watcher
+from storage.wal_notify import wal_listener
 from webhooks.dispatcher import Dispatcher
 from webhooks.listener import postgres_listener
 from webhooks.runtime import WebhookRuntime
@@ -64,6 +65,8 @@ def start_hub(db: Database, settings: Settings) -> EventHub:
             subscriptions_per_token=settings.live_subscriptions_per_token,
         ),
         listen=postgres_listener(db.url, channel=events.NOTIFY_CHANNEL) if postgresql else None,
+        # SQLite: inotify hints at other workers' writes; the stat is for where it cannot.
+        hints=wal_listener(db.url),
         changed=wal_watcher(db.url),
     )
 

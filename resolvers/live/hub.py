@@ -2,10 +2,12 @@
 
 However many subscriptions a process serves, one task reads the log: after a
 commit in this process (woken at once), on PostgreSQL after a NOTIFY from
-another replica, on SQLite when the write-ahead log file changes (another
-worker committed; `changed` is a cheap stat of it), and every poll interval
-whatever happens, since a NOTIFY can be missed and on PostgreSQL an event
-becomes readable only when older transactions end (storage/queries/events.py).
+another replica, on SQLite when another worker writes the write-ahead log
+(inotify hints it at once, storage/wal_notify.py; without inotify `changed`
+is a cheap stat of the file, asked every few milliseconds), and every poll
+interval whatever happens, since a NOTIFY can be missed and on PostgreSQL an
+event becomes readable only when older transactions end
+(storage/queries/events.py).
 While nobody subscribes it reads nothing at all; the first subscriber to
 come starts it again from the newest event.
 
@@ -39,6 +41,8 @@ BATCH_SIZE = 200
 EAGER_RETRY_SECONDS = 0.005
 # How often `changed` is asked (it must be cheap: a stat, not a query).
 CHANGE_CHECK_SECONDS = 0.005
+# A hint (a write, maybe not visible yet) that found nothing is looked at once more after this.
+HINT_RETRY_SECONDS = 0.002
 
 Listen = Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]
 
@@ -143,16 +147,21 @@ class EventHub:
         config: HubConfig,
         *,
         listen: Listen | None = None,
+        hints: Listen | None = None,
         changed: Callable[[], bool] | None = None,
     ) -> None:
         self._db = db
         self._config = config
         self._listen = listen
+        self._hints = hints
         self._changed = changed
         self._wakeup = asyncio.Event()
+        # Why the wake-up event was set: a known commit (retry until it is readable), a hint.
+        self._committed = False
+        self._hinted = False
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._stop_listening: Callable[[], Awaitable[None]] | None = None
+        self._stop_listening: list[Callable[[], Awaitable[None]]] = []
         self._subscribers: set[Subscriber] = set()
         self._per_owner: Counter[str] = Counter()
         # Held while the log is read and fanned out, and while a subscriber joins:
@@ -170,11 +179,23 @@ class EventHub:
 
     async def start(self) -> None:
         if self._listen is not None:
-            self._stop_listening = await self._listen(self.wake)
+            self._stop_listening.append(await self._listen(self.wake))
+        if self._hints is not None:
+            try:
+                self._stop_listening.append(await self._hints(self.hint))
+                self._changed = None  # hinted at once: no need to look every few ms
+            except OSError as error:  # e.g. out of inotify watches: `changed` still looks
+                logger.warning("live: no write hints (%s); polling instead", error)
         self._task = asyncio.create_task(self._run(), name="live-events")
 
     def wake(self) -> None:
-        """Something may have been committed: read the log without waiting."""
+        """Something was committed: read the log without waiting (and soon again if not yet)."""
+        self._committed = True
+        self._wakeup.set()
+
+    def hint(self) -> None:
+        """Something was written, maybe not yet committed: read the log now, and once more."""
+        self._hinted = True
         self._wakeup.set()
 
     @asynccontextmanager
@@ -235,8 +256,8 @@ class EventHub:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._stop_listening is not None:
-            await self._stop_listening()
+        for stop_listening in self._stop_listening:
+            await stop_listening()
 
     async def _run(self) -> None:
         retry = EAGER_RETRY_SECONDS
@@ -245,7 +266,8 @@ class EventHub:
                 self._wakeup.clear()
                 await self._wakeup.wait()  # a subscriber joining wakes it
                 continue
-            woken = self._wakeup.is_set()
+            committed, hinted = self._committed, self._hinted
+            self._committed = self._hinted = False
             self._wakeup.clear()
             try:
                 found = await self._read_once()
@@ -254,13 +276,16 @@ class EventHub:
                 found = 0
             if found == BATCH_SIZE:
                 continue
-            if found or not woken:
+            if found or not (committed or hinted):
                 retry = EAGER_RETRY_SECONDS
                 await self._wait(self._config.poll_interval_seconds)
-            else:
+            elif committed:
                 # Woken, nothing readable yet: look again soon, then less and less often.
                 await self._wait(retry)
                 retry = min(retry * 2, self._config.poll_interval_seconds)
+            else:
+                # A write that was not visible yet (or not a commit at all): one more look.
+                await self._wait(HINT_RETRY_SECONDS)
 
     async def _wait(self, seconds: float) -> None:
         """Until woken, `changed` says so, or `seconds` have passed."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from resolvers.errors import RegistryError
 from resolvers.live.closing import SHUTTING_DOWN, SLOW_CONSUMER, Closed
+from storage import sqlite_driver
 from storage.database import Database
 from storage.queries import events
 from storage.queries.events import START, EventFilter, Position
@@ -302,7 +303,10 @@ class EventHub:
     async def _read_once(self) -> int:
         async with self._reading:
             async with self._db.read() as conn:
-                batch = await events.events_after(conn, self.position, BATCH_SIZE)
+                # A range of the log's primary key, almost always a row or two past
+                # the last read: on SQLite, run on this thread, no hand-off to the driver's.
+                with sqlite_driver.quick():
+                    batch = await events.events_after(conn, self.position, BATCH_SIZE)
             # A subscriber that joins sees either all of the batch (it joined
             # before) or none of it (it joins after, at the new position).
             for event in batch:

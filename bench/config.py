@@ -85,6 +85,8 @@ class ScaleConfig:
     postgres_admin_url: str
     # BENCH_BASELINE=<git ref>: also measure that commit on the same data, before 0005.
     baseline: str | None = None
+    # Each read is measured this many times per size, the sizes taking turns (median kept).
+    rounds: int = 3
 
     @classmethod
     def from_env(cls) -> "ScaleConfig":
@@ -96,6 +98,7 @@ class ScaleConfig:
             postgres_admin_url=os.environ.get("BENCH_POSTGRES_URL", "").strip()
             or DEFAULT_POSTGRES_ADMIN_URL,
             baseline=os.environ.get("BENCH_BASELINE", "").strip() or None,
+            rounds=_positive_int("BENCH_SCALE_ROUNDS", default=3),
         )
 
 

@@ -18,11 +18,16 @@ For each backend and size, one after the other: a fresh database migrated to
 PRODUCTION version per model, version counters), `modelreg db upgrade` to the
 head (timed: the read indexes of 0005 are built over the loaded rows), ANALYZE
 (PostgreSQL: VACUUM (ANALYZE)),
-then a real `modelreg serve` with 2 workers, measured with wrk (2 threads, 8
-connections) for each operation of bench/scale_reads.py: BENCH_WARMUP seconds
-unmeasured, then BENCH_DURATION seconds. Results: Markdown tables with req/s,
-p50 and p99 per size and the req/s of the largest size over the smallest, and
-.bench/scale-results.json.
+then a real `modelreg serve` with 2 workers per size, all serving at once,
+measured with wrk (2 threads, 8 connections) for each operation of
+bench/scale_reads.py: BENCH_WARMUP seconds unmeasured on each size, then
+BENCH_DURATION seconds on each size in turn, BENCH_SCALE_ROUNDS times (3;
+the order of the sizes alternates), keeping each size's median. Taking turns
+read by read puts the sizes of one read seconds apart, so a machine whose
+speed drifts by a third over minutes (this one) moves them together.
+Results: Markdown tables with req/s, p50 and p99 per size and the req/s of
+the largest size over the others, and .bench/scale-results.json (every
+run's req/s too).
 
 BENCH_BASELINE=<git ref> also measures that commit's server on the same rows,
 before the upgrade: its source is extracted with `git archive` under .bench/
@@ -38,7 +43,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -49,6 +54,7 @@ from cryptography.fernet import Fernet
 from bench import scale_load, scale_reads
 from bench.baseline import commit_of
 from bench.config import BENCH_DIR, REPO_ROOT, ScaleConfig
+from bench.operation import Operation
 from bench.report import markdown
 from bench.scale_data import plan
 from bench.server_process import free_port, running_server
@@ -75,6 +81,16 @@ class SizeResult:
     reads_before: dict[str, WrkResult] = field(default_factory=dict)
     # Rows (GraphQL nodes) in each read's answer: at 1k a filter may match fewer than a page.
     rows_per_read: dict[str, int] = field(default_factory=dict)
+    # req/s of every round, in the order measured (`reads` holds the median one).
+    read_runs: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Served:
+    """A `modelreg serve` of one size, with the reads to send it."""
+
+    base_url: str
+    reads: dict[str, Operation]
 
 
 def main() -> int:
@@ -85,10 +101,7 @@ def main() -> int:
     baseline = _extract(config.baseline) if config.baseline else None
     results: dict[str, dict[int, SizeResult]] = {}
     for backend in config.backends:
-        results[backend] = {}
-        for size in config.sizes:
-            print(f"\n== {backend}, {size:,} versions")
-            results[backend][size] = _measure(backend, size, config, wrk, baseline)
+        results[backend] = _measure(backend, config, wrk, baseline)
     for backend, by_size in results.items():
         print(f"\n### {backend}\n")
         print(setup_table(by_size))
@@ -103,58 +116,115 @@ def main() -> int:
 
 
 def _measure(
-    backend: str, size: int, config: ScaleConfig, wrk: str, baseline: Path | None
-) -> SizeResult:
+    backend: str, config: ScaleConfig, wrk: str, baseline: Path | None
+) -> dict[int, SizeResult]:
+    """Every size loaded and served at once, then each read measured on the sizes in turn."""
+    with ExitStack() as stack:
+        prepared: dict[int, tuple[SizeResult, dict[str, str], Path, int]] = {}
+        for size in config.sizes:
+            print(f"\n== {backend}, {size:,} versions")
+            prepared[size] = _prepare(stack, backend, size, config, wrk, baseline)
+        served: dict[int, Served] = {}
+        for size, (result, env, workdir, big_versions) in prepared.items():
+            served[size] = stack.enter_context(
+                _serving(env, workdir, big_versions, [str(MODELREG)], result.rows_per_read)
+            )
+        results = {size: found[0] for size, found in prepared.items()}
+        workdir = prepared[config.sizes[0]][2]
+        print(f"\n== {backend}: each read on each size in turn, {config.rounds} rounds")
+        for name in served[config.sizes[0]].reads:
+            _measure_read(name, served, results, config, wrk, workdir)
+        return results
+
+
+def _measure_read(
+    name: str,
+    served: dict[int, Served],
+    results: dict[int, SizeResult],
+    config: ScaleConfig,
+    wrk: str,
+    workdir: Path,
+) -> None:
+    sizes = list(served)
+    for size in sizes:
+        run_wrk(wrk, served[size].base_url, served[size].reads[name], config.warmup_s, workdir)
+    runs: dict[int, list[WrkResult]] = {size: [] for size in sizes}
+    for turn in range(config.rounds):
+        for size in sizes if turn % 2 == 0 else reversed(sizes):
+            operation = served[size].reads[name]
+            result = run_wrk(wrk, served[size].base_url, operation, config.duration_s, workdir)
+            if result.errors or result.body_errors:
+                raise RuntimeError(f"{name} at {size:,}: failed requests: {result}")
+            runs[size].append(result)
+    for size in sizes:
+        ordered = sorted(runs[size], key=lambda r: r.requests_per_s)
+        results[size].reads[name] = ordered[(len(ordered) - 1) // 2]
+        results[size].read_runs[name] = [r.requests_per_s for r in runs[size]]
+    line = ", ".join(
+        f"{_label(size)} {results[size].reads[name].requests_per_s:,.0f} req/s "
+        f"({' '.join(f'{r.requests_per_s:,.0f}' for r in runs[size])})"
+        for size in sizes
+    )
+    print(f"  {name}: {line}")
+
+
+def _prepare(
+    stack: ExitStack,
+    backend: str,
+    size: int,
+    config: ScaleConfig,
+    wrk: str,
+    baseline: Path | None,
+) -> tuple[SizeResult, dict[str, str], Path, int]:
+    """A database of `size` loaded, checked, upgraded and analyzed; kept until `stack` closes."""
     plans = plan(size)
     workdir = BENCH_DIR / f"scale-{backend}-{size}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    try:
-        with _database(backend, size, config, workdir) as url:
-            upgrade(url, BEFORE_READ_INDEXES)
-            started = time.monotonic()
-            if backend == "sqlite":
-                rows = scale_load.load_sqlite(workdir / "scale.db", plans)
-            else:
-                rows = scale_load.load_postgres(url, plans)
-            load_s = time.monotonic() - started
-            print(f"  loaded {rows} in {load_s:.1f} s")
-            if backend == "sqlite":
-                scale_load.check_sqlite(workdir / "scale.db", plans)
-            else:
-                scale_load.check_postgres(url, plans)
-            env = _server_env(url, backend)
-            big_versions = max(m.versions for m in plans)
-            reads_before: dict[str, WrkResult] = {}
-            if baseline is not None:
-                _analyze(backend, url, workdir)
-                print(f"  baseline {config.baseline}:")
-                # PYTHONSAFEPATH: `-m` (and each worker) must not put the cwd,
-                # this checkout, before the baseline's source.
-                before_env = {**env, "PYTHONPATH": str(baseline), "PYTHONSAFEPATH": "1"}
-                command = [sys.executable, "-m", "server.cli"]
-                reads_before = _serve_and_measure(
-                    before_env, config, wrk, workdir, big_versions, command
+    stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+    url = stack.enter_context(_database(backend, size, config, workdir))
+    upgrade(url, BEFORE_READ_INDEXES)
+    started = time.monotonic()
+    if backend == "sqlite":
+        rows = scale_load.load_sqlite(workdir / "scale.db", plans)
+    else:
+        rows = scale_load.load_postgres(url, plans)
+    load_s = time.monotonic() - started
+    print(f"  loaded {rows} in {load_s:.1f} s")
+    if backend == "sqlite":
+        scale_load.check_sqlite(workdir / "scale.db", plans)
+    else:
+        scale_load.check_postgres(url, plans)
+    env = _server_env(url, backend)
+    big_versions = max(m.versions for m in plans)
+    reads_before: dict[str, WrkResult] = {}
+    if baseline is not None:
+        _analyze(backend, url, workdir)
+        print(f"  baseline {config.baseline}:")
+        # PYTHONSAFEPATH: `-m` (and each worker) must not put the cwd,
+        # this checkout, before the baseline's source.
+        before_env = {**env, "PYTHONPATH": str(baseline), "PYTHONSAFEPATH": "1"}
+        command = [sys.executable, "-m", "server.cli"]
+        with _serving(before_env, workdir, big_versions, command) as before:
+            for name, operation in before.reads.items():
+                run_wrk(wrk, before.base_url, operation, config.warmup_s, workdir)
+                reads_before[name] = run_wrk(
+                    wrk, before.base_url, operation, config.duration_s, workdir
                 )
-            migrate_s = _timed_upgrade(env)
-            print(f"  modelreg db upgrade (0004 -> head): {migrate_s:.1f} s")
-            analyze_s = _analyze(backend, url, workdir)
-            print(f"  ANALYZE: {analyze_s:.1f} s")
-            result = SizeResult(
-                versions=rows["model_versions"],
-                models=rows["models"],
-                rows=rows,
-                load_s=load_s,
-                migrate_s=migrate_s,
-                analyze_s=analyze_s,
-                reads_before=reads_before,
-            )
-            result.reads = _serve_and_measure(
-                env, config, wrk, workdir, big_versions, [str(MODELREG)], result.rows_per_read
-            )
-            return result
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    migrate_s = _timed_upgrade(env)
+    print(f"  modelreg db upgrade (0004 -> head): {migrate_s:.1f} s")
+    analyze_s = _analyze(backend, url, workdir)
+    print(f"  ANALYZE: {analyze_s:.1f} s")
+    result = SizeResult(
+        versions=rows["model_versions"],
+        models=rows["models"],
+        rows=rows,
+        load_s=load_s,
+        migrate_s=migrate_s,
+        analyze_s=analyze_s,
+        reads_before=reads_before,
+    )
+    return result, env, workdir, big_versions
 
 
 def _analyze(backend: str, url: str, workdir: Path) -> float:
@@ -222,22 +292,21 @@ def _timed_upgrade(env: dict[str, str]) -> float:
     return time.monotonic() - started
 
 
-def _serve_and_measure(
+@contextmanager
+def _serving(
     env: dict[str, str],
-    config: ScaleConfig,
-    wrk: str,
     workdir: Path,
     big_versions: int,
     modelreg: list[str],
     rows_per_read: dict[str, int] | None = None,
-) -> dict[str, WrkResult]:
+) -> Iterator[Served]:
+    """`modelreg serve` on `env`'s database with the reads to send it (and their answer sizes)."""
     name = f"bench-{len(list(workdir.glob('*.log')))}"
     headers = auth_headers(create_admin_token(env, name=name))
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [*modelreg, "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(WORKERS)]
-    results: dict[str, WrkResult] = {}
     log = workdir / f"{name}.log"
     with running_server(command, env, f"{base_url}/healthz", log, STARTUP_TIMEOUT_S):
         with httpx.Client(base_url=base_url, timeout=30.0, headers=headers) as client:
@@ -246,17 +315,7 @@ def _serve_and_measure(
             if rows_per_read is not None:
                 for operation in reads:
                     rows_per_read[operation.name] = scale_reads.rows_in_answer(client, operation)
-        for operation in reads:
-            run_wrk(wrk, base_url, operation, config.warmup_s, workdir)
-            result = run_wrk(wrk, base_url, operation, config.duration_s, workdir)
-            if result.errors or result.body_errors:
-                raise RuntimeError(f"{operation.name}: failed requests, see {log}: {result}")
-            results[operation.name] = result
-            print(
-                f"  {operation.name}: {result.requests_per_s:,.0f} req/s, "
-                f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
-            )
-    return results
+        yield Served(base_url, {operation.name: operation for operation in reads})
 
 
 def _label(size: int) -> str:

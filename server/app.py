@@ -1,5 +1,6 @@
 """The FastAPI application factory (`uvicorn --factory server.app:create_app`)."""
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from starlette.types import Receive, Scope, Send
 from resolvers.live.closing import SHUTTING_DOWN, Closed
 from resolvers.live.hub import EventHub, HubConfig
 from resolvers.token_cache import TokenCache
-from server import tracing
+from server import heap, tracing
 from server.dashboard import add_dashboard_routes
 from server.graphql_http import GraphQLEndpoint, transport_error_500
 from server.graphql_ws import GraphQLWebSocket
@@ -142,7 +143,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             app.state.db = db
             app.state.webhooks = runtime
             app.state.token_cache = TokenCache(settings.auth_cache_seconds)
-            yield
+            # A process serving on its own (not an app inside a test's process):
+            # its long-lived objects are frozen out of the collector's way.
+            async with heap.settled() if database is None else contextlib.nullcontext():
+                yield
         finally:
             if hub is not None:
                 hub.close_all(Closed(SHUTTING_DOWN, "the server is stopping"))

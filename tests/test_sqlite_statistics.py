@@ -66,3 +66,30 @@ async def test_closing_a_connection_optimizes(tmp_path: Path, sqlite_template: P
     finally:
         await db.dispose()
     assert "model_versions" in _analyzed_tables(path)
+
+
+def _name_search_segments(path: Path) -> int:
+    with sqlite3.connect(path) as connection:
+        found = connection.execute("SELECT count(DISTINCT segid) FROM models_name_search_idx")
+        return int(found.fetchone()[0])
+
+
+async def test_the_name_index_is_merged_into_one_segment_as_statistics_are_gathered(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    path = tmp_path / "modelreg.db"
+    shutil.copyfile(sqlite_template, path)
+    db = create_database(f"sqlite+aiosqlite:///{path}", optimize_interval_s=3600.0)
+    try:
+        for i in range(1, 40):  # a model at a time: each adds a segment until automerge
+            async with db.transaction() as conn:
+                await insert_models(conn, [(i, f"model-{i:04d}", 1)])
+        assert _name_search_segments(path) > 1
+    finally:
+        await db.dispose()  # the connections close: each optimizes, and merges
+    assert _name_search_segments(path) == 1
+    with sqlite3.connect(path) as connection:  # and the index still answers
+        found = connection.execute(
+            "SELECT count(*) FROM models_name_search WHERE models_name_search MATCH '\"el-00\"'"
+        )
+        assert found.fetchone()[0] == 39

@@ -191,11 +191,15 @@ class EventHub:
 
     def wake(self) -> None:
         """Something was committed: read the log without waiting (and soon again if not yet)."""
+        if not self._subscribers:
+            return  # nobody to tell; the first subscriber starts from the newest event
         self._committed = True
         self._wakeup.set()
 
     def hint(self) -> None:
         """Something was written, maybe not yet committed: read the log now, and once more."""
+        if not self._subscribers:
+            return
         self._hinted = True
         self._wakeup.set()
 

@@ -17,15 +17,13 @@ and the hub falls back to looking at the file (storage/sqlite_changes.py).
 import asyncio
 import ctypes
 import ctypes.util
-import logging
+import functools
 import os
 import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from storage.readiness import sqlite_path
-
-logger = logging.getLogger("modelreg.live")
 
 # <sys/inotify.h>
 _IN_MODIFY = 0x00000002
@@ -37,6 +35,7 @@ _READ_SIZE = 64 * 1024
 Listen = Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]
 
 
+@functools.cache  # loaded once per process
 def _libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     if name is None:

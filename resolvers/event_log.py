@@ -94,3 +94,14 @@ async def list_events(
             return await events.count_events(conn, event_filter)
 
     return Page(items=rows[:size], has_next_page=len(rows) > size, cursor_of=cursor_of, count=count)
+
+
+async def latest_event_cursor(ctx: RequestContext) -> str:
+    """The cursor of the newest event readers can see now (of the log's start if empty).
+
+    Read it before loading what a page shows, then subscribe after it: every
+    change that commits later arrives, none is missed between load and join.
+    """
+    ctx.authorize(Role.READER, action="events")
+    async with ctx.read() as conn:
+        return position_cursor(await events.last_position(conn))

@@ -84,6 +84,26 @@ async def test_pages_follow_on_from_any_cursor(api: GraphQLClient) -> None:
     assert [e["version"] for e in nodes(await read_events(api, after=last))] == [5]
 
 
+async def test_the_latest_cursor_is_where_a_reader_starts_to_miss_nothing(
+    api: GraphQLClient, db: Database
+) -> None:
+    latest = "{ latestEventCursor }"
+    reader = api.as_token(await issue_token(db, "watcher", Role.READER), "watcher")
+    empty = (await reader.data(latest))["latestEventCursor"]
+    await register(api, "fraud", 2)
+    # From the start of an empty log: everything that came since.
+    assert [e["type"] for e in nodes(await read_events(reader, after=empty))] == [
+        "model.created",
+        "model_version.created",
+        "model_version.created",
+    ]
+    now = (await reader.data(latest))["latestEventCursor"]
+    assert now == nodes(await read_events(api))[-1]["cursor"]
+    assert nodes(await read_events(api, after=now)) == []
+    await transition(api, "fraud", 1, "STAGING")
+    assert [e["version"] for e in nodes(await read_events(api, after=now))] == [1]
+
+
 async def test_filters(api: GraphQLClient) -> None:
     await register(api, "fraud", 2)
     await register(api, "churn")

@@ -7,14 +7,13 @@ the process whose /metrics counts executions), real WebSockets, both backends.
 import asyncio
 from typing import Any
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from storage.database import Database
 from storage.enums import Role
 from tests.conftest import issue_token
 from tests.graphql import GraphQLClient, register, transition
 from tests.live_client import LiveClient, live
 from tests.live_servers import replicas
+from tests.scrape import counted
 
 EVENTS = """
 subscription($after: String, $filter: EventFilter) {
@@ -30,15 +29,8 @@ query($model: String!) {
 
 async def results_counted(api: GraphQLClient) -> dict[str, float]:
     """modelreg_live_results by `how`: executed, reused."""
-    response = await api.http.get("/metrics", headers=api.headers)
-    response.raise_for_status()
-    counted: dict[str, float] = {}
-    for family in text_string_to_metric_families(response.text):
-        if family.name == "modelreg_live_results":
-            for sample in family.samples:
-                if sample.name.endswith("_total"):
-                    counted[sample.labels["how"]] = sample.value
-    return {how: counted.get(how, 0.0) for how in ("executed", "reused")}
+    counts = await counted(api, "modelreg_live_results", "how")
+    return {how: counts.get(how, 0.0) for how in ("executed", "reused")}
 
 
 async def cursor_now(api: GraphQLClient, model: str) -> str:

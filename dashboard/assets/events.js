@@ -1,8 +1,16 @@
 // The registry's changes, live: one `registryEvents` subscription for the whole
 // dashboard, resumed after the last cursor it saw whenever the connection drops.
 // Pages say which events concern them and reload (debounced) when one comes.
+//
+// It starts after the newest event's cursor, read before subscribing: a
+// subscription "from now" joins only when the server gets to it, and a change
+// committed before that would be heard by nobody (the pages' reload on
+// becoming live may have read just before it).
 
+import { gql } from "./api.js";
 import { STATUS } from "./live.js";
+
+const LATEST_CURSOR = "query LatestEventCursor { latestEventCursor }";
 
 const REGISTRY_EVENTS = `subscription RegistryEvents($after: String) {
   registryEvents(after: $after) { cursor type sequence occurredAt actor modelName version data }
@@ -22,9 +30,21 @@ export class RegistryEvents {
     this.listeners = new Set();
     this.stopSubscription = null;
     this.wasLive = false;
+    this.generation = 0;
   }
 
-  start() {
+  async start() {
+    const mine = ++this.generation;
+    if (this.cursor === null) {
+      try {
+        this.cursor = (await gql(LATEST_CURSOR)).latestEventCursor;
+      } catch {
+        // Not reachable now: subscribe from now; the reload on becoming live still catches up.
+      }
+      if (mine !== this.generation) return; // stopped (or started again) meanwhile
+      // What pages loaded before the cursor was read may have missed a change: once more.
+      this.dispatch(RESYNC);
+    }
     this.stopSubscription = this.client.subscribe({
       query: REGISTRY_EVENTS,
       variables: () => ({ after: this.cursor }),
@@ -37,6 +57,7 @@ export class RegistryEvents {
   }
 
   stop() {
+    this.generation += 1;
     if (this.stopSubscription) this.stopSubscription();
     this.stopSubscription = null;
     this.cursor = null;

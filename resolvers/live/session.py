@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from resolvers.authentication import authenticate
 from resolvers.authorization import Principal
 from resolvers.context import RequestContext
-from resolvers.live.closing import TOKEN_REFUSED, Closed
+from resolvers.live.closing import TOKEN_REFUSED, Closed, count_closed
 from resolvers.live.hub import EventHub
 from resolvers.token_cache import TokenCache
 from storage.database import Database
@@ -40,6 +40,7 @@ class LiveSession:
         """Close the connection (once) and stop every subscription on it."""
         if self.closed is None:
             self.closed = reason
+            count_closed(reason)
             self.close(reason.code, reason.reason)
 
     async def check_token(self, *, now: bool = False) -> None:

@@ -15,7 +15,6 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-from strawberry.utils.str_converters import to_camel_case
 
 from resolvers.errors import DatabaseError
 from resolvers.validation import escaped
@@ -62,6 +61,12 @@ class Caller:
     actor: str
     request_id: str
     client_address: str | None
+
+
+def to_camel_case(snake: str) -> str:
+    """An argument's name as the schema spells it (strawberry's rule, without importing it)."""
+    first, *rest = snake.split("_")
+    return first + "".join(part.capitalize() if part else "_" for part in rest)
 
 
 def summarize(value: Any) -> Any:

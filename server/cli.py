@@ -1,4 +1,10 @@
-"""The `modelreg` command: serve, and manage the database schema."""
+"""The `modelreg` command: serve, and manage the database schema.
+
+A command imports what it runs only when it runs (here and in the *_cli
+modules): `modelreg --help` and the client commands, which only speak HTTP,
+start in ~0.3 s instead of importing the server, GraphQL and the database
+layer first (~1.2 s of CPU for every call of every command).
+"""
 
 import argparse
 import logging
@@ -7,23 +13,21 @@ import os
 import sys
 from collections.abc import Sequence
 
-import uvicorn
-import uvloop
-
-from server import lifecycle, logs
-from server.bootstrap import announce, secret_key_problem, startup_problem
 from server.client_cli import add_client_commands, run_client
-from server.metrics_processes import share_between_workers
-from server.mlflow_import.command import add_import_commands
+from server.mlflow_import.arguments import add_import_commands
 from server.secrets_cli import add_secrets_commands, run_secrets_command
 from server.settings import get_settings
 from server.token_cli import add_token_commands, run_token_command
 from server.watch_cli import add_watch_command
-from server.worker import run_worker
-from storage import migrate
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server import lifecycle, logs
+    from server.bootstrap import announce, secret_key_problem, startup_problem
+    from server.metrics_processes import share_between_workers
+
     settings = get_settings()
     problem = (
         startup_problem(settings)
@@ -63,6 +67,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    import uvloop
+
+    from server import lifecycle
+    from server.bootstrap import secret_key_problem, startup_problem
+    from server.worker import run_worker
+
     settings = get_settings()
     problem = (
         startup_problem(settings)
@@ -79,11 +89,15 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    from storage import migrate
+
     migrate.upgrade(get_settings().database_url, args.revision)
     return 0
 
 
 def _db_revision(args: argparse.Namespace) -> int:
+    from storage import migrate
+
     migrate.make_revision(get_settings().database_url, args.message)
     return 0
 
@@ -157,6 +171,8 @@ def _run(argv: Sequence[str] | None) -> int:
         # CI reads the JSON on stdout and the reason on stderr; no request logs.
         logging.basicConfig(level=logging.WARNING)
         return run_client(args)
+    from server import logs
+
     settings = get_settings()
     logs.configure(logs.format_of(settings), settings.log_level, migrations=args.command == "db")
     return int(args.handler(args))

@@ -2,23 +2,23 @@
 
 Rotation: set the new key as MODELREG_SECRET_KEY (or in the key file) and the
 old one as MODELREG_SECRET_KEY_PREVIOUS, restart, run `modelreg secrets
-reseal`; then the previous key can go.
+reseal`; then the previous key can go. The registry's modules are imported
+when a command runs (see server/cli.py).
 """
 
 import argparse
 import asyncio
 import sys
 
-from cryptography.fernet import Fernet
-
-from server.secret_keys import SecretKeyProblem, secret_keys
 from server.settings import get_settings
-from storage.database import create_database
-from webhooks.resealing import reseal_all
-from webhooks.sealing import SecretBox, SecretUnavailable
 
 
 def _reseal(args: argparse.Namespace) -> int:
+    from server.secret_keys import secret_keys
+    from storage.database import create_database
+    from webhooks.resealing import reseal_all
+    from webhooks.sealing import SecretBox
+
     settings = get_settings()
     keys = secret_keys(settings, settings.database_url).keys
 
@@ -35,11 +35,16 @@ def _reseal(args: argparse.Namespace) -> int:
 
 
 def _generate_key(args: argparse.Namespace) -> int:
+    from cryptography.fernet import Fernet
+
     print(Fernet.generate_key().decode())
     return 0
 
 
 def run_secrets_command(args: argparse.Namespace) -> int:
+    from server.secret_keys import SecretKeyProblem
+    from webhooks.sealing import SecretUnavailable
+
     try:
         return int(args.secrets_handler(args))
     except (SecretKeyProblem, SecretUnavailable) as problem:

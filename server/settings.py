@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from storage.database import DEFAULT_DATABASE_URL
+from storage.defaults import DEFAULT_DATABASE_URL
 from webhooks.config import DEFAULT_RETRY_SCHEDULE, DeliveryConfig
 
 

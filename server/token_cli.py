@@ -3,6 +3,7 @@
 For the operator of the registry (like `modelreg db upgrade`); over the API,
 admins use the `createApiToken` and `revokeApiToken` mutations. `create`
 prints the token alone on stdout, so `TOKEN=$(modelreg token create ...)` works.
+The registry's modules are imported when a command runs (see server/cli.py).
 """
 
 import argparse
@@ -10,22 +11,23 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from resolvers import tokens
-from resolvers.errors import RegistryError
 from server.invocation import cli_command
 from server.settings import get_settings
-from storage.database import Database, create_database
 from storage.enums import Role
-from storage.queries import tokens as token_queries
-from storage.records import TokenRecord
+
+if TYPE_CHECKING:
+    from storage.database import Database
+    from storage.records import TokenRecord
 
 T = TypeVar("T")
 CLI_ACTOR = "modelreg-cli"
 
 
-def _with_database(work: Callable[[Database], Awaitable[T]]) -> T:
+def _with_database(work: "Callable[[Database], Awaitable[T]]") -> T:
+    from storage.database import create_database
+
     async def run() -> T:
         db = create_database(get_settings().database_url)
         try:
@@ -36,7 +38,7 @@ def _with_database(work: Callable[[Database], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def describe(record: TokenRecord) -> dict[str, object]:
+def describe(record: "TokenRecord") -> dict[str, object]:
     return {
         "name": record.name,
         "role": record.role.value,
@@ -51,6 +53,8 @@ def describe(record: TokenRecord) -> dict[str, object]:
 
 
 def _create(args: argparse.Namespace) -> int:
+    from resolvers import tokens
+
     patterns = [p.strip() for value in args.models or [] for p in value.split(",") if p.strip()]
     expires_in = tokens.parse_duration(args.expires_in, "--expires-in") if args.expires_in else None
     issued = _with_database(
@@ -78,7 +82,9 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    async def everything(db: Database) -> list[TokenRecord]:
+    from storage.queries import tokens as token_queries
+
+    async def everything(db: "Database") -> "list[TokenRecord]":
         async with db.read() as conn:
             return await token_queries.all_tokens(conn)
 
@@ -88,12 +94,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
+    from resolvers import tokens
+
     record = _with_database(lambda db: tokens.revoke_directly(db, args.name, actor=CLI_ACTOR))
     print(json.dumps(describe(record), indent=2))
     return 0
 
 
 def run_token_command(args: argparse.Namespace) -> int:
+    from resolvers.errors import RegistryError
+
     try:
         return int(args.token_handler(args))
     except RegistryError as error:

@@ -19,10 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from storage import metrics, sqlite_driver
+from storage.defaults import DEFAULT_DATABASE_URL
 from storage.quick_reads import QuickReads
 from storage.tables import SQLITE_NAME_SEARCH
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./modelreg.db"
 logger = logging.getLogger("modelreg")
 
 # WAL lets readers run beside the single writer, across processes too.

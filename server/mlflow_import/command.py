@@ -22,6 +22,7 @@ from resolvers.imports.importer import import_model
 from resolvers.imports.outcome import ImportSummary, ModelOutcome
 from server import lifecycle
 from server.mlflow_import import report
+from server.mlflow_import.arguments import DEFAULT_ACTOR
 from server.mlflow_import.mapping import UnreadableModel, imported_model
 from server.mlflow_import.progress import Progress
 from server.mlflow_import.reader import (
@@ -34,7 +35,6 @@ from server.settings import get_settings
 from storage.database import create_database
 from storage.enums import Role
 
-DEFAULT_ACTOR = "mlflow-import"
 ACTOR_MAX = 256  # the actor columns' width
 
 
@@ -89,10 +89,10 @@ async def run_import(
     return origin, summary
 
 
-def _import_mlflow(args: argparse.Namespace) -> int:
-    actor_problem = _actor_problem(args.actor)
-    if actor_problem is not None:
-        print(f"modelreg: {actor_problem}", file=sys.stderr)
+def import_mlflow(args: argparse.Namespace) -> int:
+    problem_of_actor = actor_problem(args.actor)
+    if problem_of_actor is not None:
+        print(f"modelreg: {problem_of_actor}", file=sys.stderr)
         return 2
     settings = get_settings()
     problem = lifecycle.schema_problem(settings.database_url)
@@ -132,7 +132,7 @@ def _import_mlflow(args: argparse.Namespace) -> int:
     return 1 if summary.refused else 0
 
 
-def _actor_problem(actor: str) -> str | None:
+def actor_problem(actor: str) -> str | None:
     """Why `--actor` cannot be the name recorded on changes (a token's name rules), or None."""
     if not actor.strip() or len(actor) > ACTOR_MAX:
         return f"--actor must be 1-{ACTOR_MAX} characters, not blank"
@@ -141,35 +141,3 @@ def _actor_problem(actor: str) -> str | None:
     except BadUserInput as error:
         return error.message
     return None
-
-
-def add_import_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    group = commands.add_parser(
-        "import", help="copy another registry in (on the database directly)"
-    )
-    sources = group.add_subparsers(dest="import_source", required=True)
-    mlflow = sources.add_parser(
-        "mlflow",
-        help="every registered model, version, alias and tag of a running MLflow server",
-        description="Copy a running MLflow registry here over its REST API. Versions keep "
-        "their numbers; a second run changes nothing; a model whose versions conflict with "
-        "what is here is refused whole. Exits 1 when any model was refused.",
-    )
-    mlflow.add_argument(
-        "--from", dest="source", required=True, metavar="URL", help="the MLflow tracking server"
-    )
-    mlflow.add_argument(
-        "--token",
-        help="bearer token for MLflow (default: MLFLOW_TRACKING_TOKEN; basic auth from "
-        "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)",
-    )
-    mlflow.add_argument(
-        "--dry-run", action="store_true", help="report what would change and write nothing"
-    )
-    mlflow.add_argument(
-        "--actor",
-        default=DEFAULT_ACTOR,
-        help=f"the name recorded on the changes, history and audit log (default {DEFAULT_ACTOR})",
-    )
-    mlflow.add_argument("--json", action="store_true", help="print the summary as JSON")
-    mlflow.set_defaults(import_handler=_import_mlflow)

@@ -161,7 +161,12 @@ async def test_two_workers_on_postgresql_deliver_each_event_once(
         registered = await asyncio.gather(*(_register(api, f"m{i % 50}") for i in range(1000)))
     assert receiver.received == []
 
-    with running(["worker"], _env(database_url)), running(["worker"], _env(database_url)):
+    # Time enough that no attempt times out on a loaded machine (a timed-out
+    # attempt is sent again, by design): any duplicate is then a double claim.
+    patient = _env(
+        database_url, MODELREG_WEBHOOK_TIMEOUT_SECONDS="10", MODELREG_WEBHOOK_LEASE_SECONDS="30"
+    )
+    with running(["worker"], patient), running(["worker"], patient):
         await receiver.wait_for(lambda r: len(r) >= 1050, 120)
     # 1000 versions + 50 model.created events, each sent exactly once.
     ids = [r.headers["webhook-id"] for r in receiver.received]

@@ -121,7 +121,8 @@ async def test_sigterm_during_a_burst_of_mutations_loses_nothing_acknowledged(
     _, token = await asyncio.to_thread(create_token, env)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = _start(["serve", "--port", str(port), "--workers", str(workers)], env)
+    log = tmp_path / "serve.stderr"
+    process = _start(["serve", "--port", str(port), "--workers", str(workers)], env, log)
     try:
         await asyncio.to_thread(wait_until_ready, process, f"{base}/readyz")
         burst = asyncio.create_task(_burst(base, token, count=400, concurrency=16))
@@ -134,7 +135,8 @@ async def test_sigterm_during_a_burst_of_mutations_loses_nothing_acknowledged(
         returncode = await asyncio.to_thread(process.wait, 60)
     finally:
         killed = _stop_for_good(process)
-        _, err = process.communicate(timeout=30)
+        process.wait(timeout=30)
+        err = log.read_bytes()
         if killed:  # shown with the failure: the stacks of the hang
             print(err.decode()[-20_000:])
     assert returncode == 0, err.decode()[-2000:]
@@ -163,15 +165,22 @@ async def _answered_count(database: Path) -> int:
     return await asyncio.to_thread(lambda: len(_committed_sources(database)))
 
 
-def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    # A session of its own: the server and its workers can be signalled together.
-    return subprocess.Popen(
-        [MODELREG, *command],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """The command in a session of its own (the server and its workers can be
+    signalled together), its stderr into `log`.
+
+    A file, not a pipe: nobody reads a pipe while the server runs, and once its
+    64 KB fill up (a few hundred request log lines) every write to it blocks,
+    the event loops that log included: the server would hang, not stop.
+    """
+    with log.open("wb") as stderr:
+        return subprocess.Popen(
+            [MODELREG, *command],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
 
 
 def _stop_for_good(process: subprocess.Popen[bytes]) -> bool:
@@ -189,8 +198,8 @@ def _stop_for_good(process: subprocess.Popen[bytes]) -> bool:
 
 
 @contextmanager
-def _worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    process = _start(["worker"], env)
+def _worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    process = _start(["worker"], env, log)
     try:
         yield process
     finally:
@@ -255,15 +264,15 @@ async def test_sigterm_to_a_worker_hands_back_its_claims_and_exits_0(
     db = create_database(f"sqlite+aiosqlite:///{database}")
     try:
         await _hold_one_send_and_queue_another(db, receiver)
-        with _worker(_env(database, **HOLDING)) as process:
+        log = tmp_path / "worker.stderr"
+        with _worker(_env(database, **HOLDING), log) as process:
             await receiver.wait_for(lambda got: len(got) == 1, 30)
             await eventually(lambda: _leased(db), lambda ids: len(ids) == 2, 30)
             stopped_at = time.monotonic()
             process.send_signal(signal.SIGTERM)
             returncode = await asyncio.to_thread(process.wait, 30)
             took = time.monotonic() - stopped_at
-            assert process.stderr is not None
-            err = process.stderr.read().decode()
+            err = log.read_text()
         assert returncode == 0, err[-2000:]
         assert took < 15  # the 1 s grace, not the 60 s attempt timeout or the lease
         rows = await _delivery_rows(db)

@@ -3,9 +3,10 @@
 A registry of `total_versions` versions: three big models of up to 20,000
 versions each, the rest in models of 100 versions. Every model's story is the
 same: each version was staged, then promoted to PRODUCTION, archiving the one
-before it; one model in ten also has a newer version in STAGING and one in ten
-a newer version in NONE (picked by a hash of the id, so not by name). That
-makes about three stage-history rows per version, as years of use would.
+before it; one model in ten also has a newer version in NONE (picked by a hash
+of the id, so not by name), and the RARE_MODELS rare ones a newer version in
+STAGING (a candidate under review is the exception, not the rule). That makes
+about three stage-history rows per version, as years of use would.
 
 Rows are plain tuples in the column order of `COLUMNS`, so that both loaders
 (SQLite executemany, PostgreSQL COPY) take them as they are. Timestamps are
@@ -24,9 +25,12 @@ ACTOR = "bench-loader"
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 # Names are "<domain>-<task>-<number>": prefix filters match one domain (a
-# twentieth of the models at every size); the task `RARE_TASK` belongs to
-# exactly RARE_MODELS models at every size, so a substring search for it
-# finds the same few models in 1k versions as in 1M.
+# twentieth of the models at every size); the RARE_MODELS rare models are
+# "<RARE_DOMAIN>-<RARE_TASK>-<number>" at every size, so a prefix or a
+# substring search for them finds the same few models in 1k versions as in 1M.
+# Every filter is measured both ways: a fixed handful of models (the same
+# answer at every size: what the 1M/1k ratio is about) and a fixed share of
+# them (an answer that grows with the registry until the page is full).
 DOMAINS = tuple(
     f"{word}"
     for word in (
@@ -36,6 +40,7 @@ DOMAINS = tuple(
     )
 )  # fmt: skip
 TASKS = ("ranker", "scorer", "embedder", "classifier", "regressor", "tagger", "detector")
+RARE_DOMAIN = "riskops"
 RARE_TASK = "fraudwatch"
 RARE_MODELS = 5
 TEAMS = tuple(f"team-{i:02d}" for i in range(20))
@@ -79,8 +84,10 @@ class ModelPlan:
     @property
     def tail(self) -> str:
         """What follows the PRODUCTION version: a STAGING one, a NONE one, or nothing."""
+        if self.name.startswith(f"{RARE_DOMAIN}-"):
+            return "STAGING"
         # Scattered over the models (not every tenth id: names follow ids).
-        return {0: "STAGING", 1: "NONE"}.get(self.id * 2654435761 % 2**32 % 10, "")
+        return "NONE" if self.id * 2654435761 % 2**32 % 10 == 1 else ""
 
     def stage_of(self, version: int) -> str:
         production = self.versions - (1 if self.tail else 0)
@@ -99,8 +106,10 @@ def plan(total_versions: int) -> list[ModelPlan]:
     plans = [ModelPlan(i + 1, big_model_name(i), big) for i in range(BIG_MODELS)]
     regular = max(RARE_MODELS, (total_versions - BIG_MODELS * big) // VERSIONS_PER_MODEL)
     for i in range(regular):
-        task = RARE_TASK if i < RARE_MODELS else TASKS[i % len(TASKS)]
-        name = f"{DOMAINS[i % len(DOMAINS)]}-{task}-{i:05d}"
+        rare = i < RARE_MODELS
+        domain = RARE_DOMAIN if rare else DOMAINS[i % len(DOMAINS)]
+        task = RARE_TASK if rare else TASKS[i % len(TASKS)]
+        name = f"{domain}-{task}-{i:05d}"
         plans.append(ModelPlan(len(plans) + 1, name, VERSIONS_PER_MODEL))
     return plans
 

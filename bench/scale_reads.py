@@ -2,9 +2,11 @@
 
 Every read asks for one page (25 rows) of something that grows with the
 registry; none asks for totalCount, which is a count of every match by nature.
-Filter values match either a fixed handful of models at every size (a rare
-substring, a rare tag) or a fixed share of them (a domain prefix, a team tag,
-a version in STAGING), see bench/scale_data.py.
+Every filter is asked twice: for a fixed handful of models (the same answer
+at every size: a rare prefix, substring, tag, or a version in STAGING) and for
+a fixed share of them (a domain prefix, a common substring, a team tag, a
+version in NONE: the answer grows with the registry until the page is full),
+see bench/scale_data.py.
 """
 
 from typing import Any
@@ -12,7 +14,7 @@ from typing import Any
 import httpx
 
 from bench.operation import Operation, json_body
-from bench.scale_data import RARE_OWNER, RARE_TASK, big_model_name
+from bench.scale_data import RARE_DOMAIN, RARE_OWNER, RARE_TASK, big_model_name
 
 BIG = big_model_name(0)
 WRITE_MODEL = big_model_name(1)
@@ -90,11 +92,13 @@ def operations(headers: dict[str, str], cursor: str, big_versions: int) -> list[
         graphql("a version's stageHistory", VERSION_HISTORY, {"n": BIG, "v": big_versions // 2}),
         graphql("models(10) > versions(10) (batched)", NESTED, {}),
         graphql("transitionRequests(10, model: big)", REQUESTS, {"n": BIG}),
+        filtered("nameStartsWith (5 models)", {"nameStartsWith": f"{RARE_DOMAIN}-"}),
         filtered("nameStartsWith (1 in 20)", {"nameStartsWith": "video-"}),
         filtered("nameContains (5 models)", {"nameContains": RARE_TASK}),
         filtered("nameContains (1 in 7)", {"nameContains": "ranker"}),
         filtered("tags (5 models)", {"tags": [{"key": "owner", "value": RARE_OWNER}]}),
         filtered("tags (1 in 20)", {"tags": [{"key": "team", "value": "team-07"}]}),
-        filtered("hasVersionInStage STAGING (1 in 10)", {"hasVersionInStage": "STAGING"}),
+        filtered("hasVersionInStage STAGING (5 models)", {"hasVersionInStage": "STAGING"}),
+        filtered("hasVersionInStage NONE (1 in 10)", {"hasVersionInStage": "NONE"}),
         graphql("write: createModelVersion", CREATE_VERSION, {"i": version_input}),
     ]

@@ -5,7 +5,7 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.dashboard.browser import ARTIFACTS, NARROW, Registry, screenshot, sign_in, wait_live
 
@@ -79,6 +79,64 @@ def test_a_version_registered_elsewhere_appears_without_reload(
 
     expect(page.locator("tr[data-version='2']")).to_contain_text("registered by CI")
     assert page.evaluate("window.__sameDocument") is True  # updated in place, not reloaded
+
+
+def test_a_change_committed_before_the_subscription_joins_is_not_missed(
+    page: Page, registry: Registry
+) -> None:
+    """The page's subscription starts after a cursor read before it, not "from now".
+
+    The browser's `subscribe` message is held back (as a slow network or a
+    busy server would) until the page has loaded, become live and gone
+    quiet; a version registered then commits before the subscription joins.
+    Subscribed "from now", the page would never hear of it.
+    """
+    name = "joined-late"
+    registry.register(name)
+    held: list[str] = []
+    servers: list[WebSocketRoute] = []
+
+    def hold_subscribe(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        servers.append(server)
+
+        def to_server(message: str | bytes) -> None:
+            if isinstance(message, str) and '"type":"subscribe"' in message.replace(" ", ""):
+                held.append(message)
+            else:
+                server.send(message)
+
+        ws.on_message(to_server)
+
+    page.route_web_socket(re.compile(r"/graphql$"), hold_subscribe)
+    in_flight = [0, time.monotonic()]  # requests, when the last one ended
+
+    def started(_: object) -> None:
+        in_flight[0] += 1
+
+    def ended(_: object) -> None:
+        in_flight[0] -= 1
+        in_flight[1] = time.monotonic()
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    sign_in(page, registry, registry.tokens["reader"], f"#/models/{name}")
+    expect(page.locator("tr[data-version]")).to_have_count(1)
+    wait_live(page)
+    # The reloads on becoming live have read the registry: no request for half a second.
+    deadline = time.monotonic() + 15
+    while in_flight[0] or time.monotonic() - in_flight[1] < 0.5:
+        assert time.monotonic() < deadline, "the page never went quiet"
+        page.wait_for_timeout(100)
+    assert held
+    assert len(servers) == 1
+
+    registry.register(name, description="before the subscription joined")
+    for message in held:
+        servers[0].send(message)
+
+    expect(page.locator("tr[data-version='2']")).to_contain_text("before the subscription")
 
 
 def test_a_request_decided_elsewhere_leaves_the_inbox_and_promotes_live(

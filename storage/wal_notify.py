@@ -20,10 +20,10 @@ import ctypes.util
 import functools
 import os
 import struct
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from storage.readiness import sqlite_path
+from storage.wakeups import Listen, Stop, Wake
 
 # <sys/inotify.h>
 _IN_MODIFY = 0x00000002
@@ -31,8 +31,6 @@ _IN_CLOEXEC = 0o2000000
 _IN_NONBLOCK = 0o4000
 _EVENT_HEADER = struct.Struct("iIII")  # wd, mask, cookie, len; then len bytes of name
 _READ_SIZE = 64 * 1024
-
-Listen = Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]
 
 
 @functools.cache  # loaded once per process
@@ -52,7 +50,7 @@ def wal_listener(database_url: str) -> Listen | None:
     return lambda on_write: _listen(path, on_write)
 
 
-async def _listen(database: Path, on_write: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+async def _listen(database: Path, on_write: Wake) -> Stop:
     libc = _libc()
     assert libc is not None
     fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)

@@ -22,6 +22,7 @@ from storage.database import Database
 from storage.queries import deliveries, webhooks
 from storage.queries import events as event_log
 from storage.queries.deliveries import AttemptResult, Claimed
+from storage.wakeups import Listen
 from webhooks import message, sealing
 from webhooks import metrics as delivery_metrics
 from webhooks.config import DeliveryConfig
@@ -52,8 +53,7 @@ class Dispatcher:
         config: DeliveryConfig,
         *,
         sender: Sender | None = None,
-        listen: Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]
-        | None = None,
+        listen: Listen | None = None,
     ) -> None:
         self._db = db
         self._config = config

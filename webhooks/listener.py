@@ -7,13 +7,13 @@ reopened in the background and nothing is lost meanwhile, only delayed.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
 from storage.queries.deliveries import NOTIFY_CHANNEL
+from storage.wakeups import Listen, Stop, Wake
 
 logger = logging.getLogger("modelreg.webhooks")
 
@@ -24,11 +24,11 @@ def _dsn(url: str) -> str:
 
 def postgres_listener(
     url: str, retry_seconds: float = 1.0, channel: str = NOTIFY_CHANNEL
-) -> Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]:
+) -> Listen:
     """A `listen(wake)` (for the dispatcher, or the live event hub with its own
     `channel`): calls `wake()` on every notification."""
 
-    async def listen(wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def listen(wake: Wake) -> Stop:
         def on_notify(*_: Any) -> None:
             wake()
 

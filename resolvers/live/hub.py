@@ -32,6 +32,7 @@ from storage.database import Database
 from storage.queries import events
 from storage.queries.events import START, EventFilter, Position
 from storage.records import EventRecord
+from storage.wakeups import Listen
 
 logger = logging.getLogger("modelreg.live")
 
@@ -44,8 +45,6 @@ EAGER_RETRY_SECONDS = 0.005
 CHANGE_CHECK_SECONDS = 0.005
 # A hint (a write, maybe not visible yet) that found nothing is looked at once more after this.
 HINT_RETRY_SECONDS = 0.002
-
-Listen = Callable[[Callable[[], None]], Awaitable[Callable[[], Awaitable[None]]]]
 
 
 class TooManySubscriptions(RegistryError):

@@ -191,6 +191,23 @@ async def test_deliveries_point_at_the_logged_events(db: Database, receiver: Rec
     assert event_id == max(logged)
 
 
+async def test_the_live_hubs_prebuilt_read_answers_as_the_filtered_one(
+    api: GraphQLClient, db: Database
+) -> None:
+    """events_after without a filter runs a statement built once; with one, it builds it."""
+    await register(api, "fraud", 3)
+    await transition(api, "fraud", 1, "STAGING")
+    async with db.read() as conn:
+        everything = await event_log.events_after(
+            conn, event_log.START, 100, event_log.EventFilter()
+        )
+        assert len(everything) == 5
+        for start in [event_log.START, *(e.position for e in everything)]:
+            for limit in (1, 2, 100):
+                built = await event_log.events_after(conn, start, limit, event_log.EventFilter())
+                assert await event_log.events_after(conn, start, limit) == built
+
+
 async def test_old_events_are_pruned_but_never_the_newest(db: Database) -> None:
     settings = FAST_WEBHOOKS.model_copy(
         update={"event_retention_seconds": 0.2, "webhook_maintenance_interval_seconds": 0.05}

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -174,6 +175,23 @@ def _page(horizon: int | None, after: Position, event_filter: EventFilter) -> Se
     )
 
 
+# The live hub's read (every event after a position), built once: executing the
+# same statement object lets SQLAlchemy reuse its cache key and compiled form,
+# where building the select anew each time cost ~0.3 ms of CPU per read, and the
+# hub of each process reads about ten times a second (tests/test_event_log.py
+# compares both forms' answers).
+_NEXT = (
+    select(*_COLUMNS)
+    .where(
+        tuple_(_e.c.xid, _e.c.id)
+        > tuple_(bindparam("after_xid", type_=BigInteger), bindparam("after_id", type_=Integer))
+    )
+    .order_by(_e.c.xid, _e.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+_NEXT_BELOW_HORIZON = _NEXT.where(_e.c.xid < bindparam("horizon", type_=BigInteger))
+
+
 async def events_after(
     conn: AsyncConnection,
     after: Position,
@@ -183,7 +201,15 @@ async def events_after(
     upto: Position | None = None,
 ) -> list[EventRecord]:
     """Up to `limit` events after `after` (and not after `upto`) in log order, oldest first."""
-    query = _page(await _horizon(conn), after, event_filter or EventFilter())
+    horizon = await _horizon(conn)
+    if event_filter is None and upto is None:
+        params = {"after_xid": after[0], "after_id": after[1], "limit": limit}
+        if horizon is None:
+            rows = await conn.execute(_NEXT, params)
+        else:
+            rows = await conn.execute(_NEXT_BELOW_HORIZON, {**params, "horizon": horizon})
+        return [_record(row) for row in rows]
+    query = _page(horizon, after, event_filter or EventFilter())
     if upto is not None:
         query = query.where(
             tuple_(_e.c.xid, _e.c.id)

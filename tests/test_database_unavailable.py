@@ -5,12 +5,13 @@ INTERNAL_SERVER_ERROR (DESIGN.md, hostile input), and reads never wait for
 a writer: not even the lastUsedAt bookkeeping of their token.
 """
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ BUSY_TIMEOUT_MS = 1000
 # backup tool or a careless `sqlite3` shell would.
 _HOLD_EXCLUSIVE = """
 import sqlite3, sys
-connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
 connection.execute("BEGIN EXCLUSIVE")
 print("locked", flush=True)
 sys.stdin.read()
@@ -49,22 +50,30 @@ connection.execute("ROLLBACK")
 """
 
 
-@contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLD_EXCLUSIVE, str(path)],
+@asynccontextmanager
+async def exclusive_lock(path: Path) -> AsyncIterator[None]:
+    """Another process holds SQLite's write lock on `path` inside the block.
+
+    Waited for off the event loop: the app under test runs on this loop, and
+    a transaction of its in flight (the dispatcher's, a readiness check's)
+    could not finish, and release the lock, while the loop waited here.
+    """
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _HOLD_EXCLUSIVE,
+        str(path),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        text=True,
     )
     try:
         assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "locked"
+        assert (await holder.stdout.readline()).decode().strip() == "locked"
         yield
     finally:
         assert holder.stdin is not None
         holder.stdin.close()
-        holder.wait(timeout=30)
+        await asyncio.wait_for(holder.wait(), 30)
 
 
 def sqlite_file(database_url: str) -> Path:
@@ -120,7 +129,7 @@ async def test_a_held_write_lock_lets_reads_through_and_fails_writes_as_busy(
         idle = api.as_token(await idle_token(busy_db, "idle"), "idle")
         stale = await last_used(busy_db, "idle")
         before = await snapshot(busy_db)
-        with exclusive_lock(sqlite_file(database_url)):
+        async with exclusive_lock(sqlite_file(database_url)):
             # The idle token would write lastUsedAt: that must neither wait nor fail.
             for client in (idle, api):
                 for query in (VIEWER, MODELS):
@@ -155,7 +164,7 @@ async def test_readiness_says_a_held_write_lock_makes_the_database_unwritable(
             "writable": True,
             "dispatcher": True,
         }
-        with exclusive_lock(sqlite_file(database_url)):
+        async with exclusive_lock(sqlite_file(database_url)):
             started = time.monotonic()
             locked = await api.http.get("/readyz")
             assert time.monotonic() - started < 2

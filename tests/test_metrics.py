@@ -361,7 +361,7 @@ async def test_database_errors_are_counted_by_code(database_url: str) -> None:
     try:
         async with serving(database) as api:
             before = await scrape(api)
-            with exclusive_lock(sqlite_file(database_url)):
+            async with exclusive_lock(sqlite_file(database_url)):
                 assert await api.code(CREATE_MODEL) == "DATABASE_BUSY"
             changed = await changes_during(api, before)
     finally:

@@ -13,7 +13,7 @@ from tests.conftest import issue_token
 from tests.graphql import GraphQLClient, register, transition
 from tests.live_client import LiveClient, live
 from tests.live_servers import replicas
-from tests.scrape import counted
+from tests.scrape import scrape, value
 
 EVENTS = """
 subscription($after: String, $filter: EventFilter) {
@@ -29,8 +29,11 @@ query($model: String!) {
 
 async def results_counted(api: GraphQLClient) -> dict[str, float]:
     """modelreg_live_results by `how`: executed, reused."""
-    counts = await counted(api, "modelreg_live_results", "how")
-    return {how: counts.get(how, 0.0) for how in ("executed", "reused")}
+    samples = await scrape(api)
+    return {
+        how: value(samples, "modelreg_live_results_total", how=how)
+        for how in ("executed", "reused")
+    }
 
 
 async def cursor_now(api: GraphQLClient, model: str) -> str:

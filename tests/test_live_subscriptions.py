@@ -15,7 +15,7 @@ from tests.conftest import issue_token
 from tests.graphql import GraphQLClient, register, transition
 from tests.live_client import live
 from tests.live_servers import Replica, replicas
-from tests.scrape import counted
+from tests.scrape import scrape, value
 
 EVENTS = """
 subscription($after: String, $filter: EventFilter) {
@@ -234,4 +234,4 @@ async def test_a_slow_consumer_is_dropped_while_a_fast_one_keeps_up(served: Live
 
 
 async def slow_consumers_dropped(api: GraphQLClient) -> float:
-    return (await counted(api, "modelreg_live_closed", "reason")).get("slow_consumer", 0.0)
+    return value(await scrape(api), "modelreg_live_closed_total", reason="slow_consumer")

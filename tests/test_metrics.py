@@ -36,6 +36,7 @@ from tests.conftest import FAST_WEBHOOKS, issue_token, serving
 from tests.graphql import GraphQLClient, register, transition
 from tests.receiver import Receiver, Reply
 from tests.request_client import REJECT, approve, fraud_in_production, gated_team, request
+from tests.scrape import Samples, parse, scrape, value
 from tests.test_database_unavailable import (
     BUSY_TIMEOUT_MS,
     CREATE_MODEL,
@@ -53,28 +54,6 @@ from tests.webhook_client import create_webhook, eventually
 from webhooks.events import Event
 from webhooks.metrics import outcome_label
 from webhooks.sender import Outcome
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def parse(text: str) -> Samples:
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    """A sample's value; 0 for one not there yet (a labelled counter never counted)."""
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-async def scrape(api: GraphQLClient) -> Samples:
-    response = await api.http.get("/metrics", headers=api.headers)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    return parse(response.text)
 
 
 class Changes:

@@ -58,6 +58,12 @@ class RequestContext:
     wake_live: Callable[[], None] = _nothing
     # The WebSocket connection a subscription runs on (None for HTTP requests).
     live: LiveSession | None = None
+    # A subscription's ways to hand an item straight to its client, without its task, each
+    # False when it cannot at once (resolvers/live/hub.py): `live_send` writes an encoded
+    # `next` payload (set by server/graphql_ws.py), `live_push` one item of the source
+    # stream (set by schema/streaming.py, for items whose result is shared).
+    live_send: Callable[[str], bool] | None = None
+    live_push: Callable[[object], bool] | None = None
     loaders: Loaders = field(init=False)
     _deliveries_made: int = field(default=0, init=False)
     _published: list[Event] = field(default_factory=list, init=False)

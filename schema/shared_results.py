@@ -195,6 +195,27 @@ class SharedResults:
             _REUSED.inc()
             return found
 
+    def result_now(
+        self, shape: Shape, event: str, execute: Callable[[], EncodedResult | None]
+    ) -> EncodedResult | None:
+        """`result` without waiting: None when `execute` cannot run at once, or is running."""
+        key = (shape, event)
+        pending = self._results.get(key)
+        if pending is not None:
+            if pending.done() and not pending.cancelled():
+                _REUSED.inc()
+                return pending.result()
+            return None
+        found = execute()
+        if found is None:
+            return None
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(found)
+        self._results[key] = done
+        self._bytes += len(found.payload)
+        self._evict()
+        return found
+
     async def _execute(
         self, key: tuple[Shape, str], execute: Callable[[], Awaitable[EncodedResult]]
     ) -> EncodedResult:

@@ -8,7 +8,7 @@ strawberry's `Schema.stream`.
 """
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Coroutine, Mapping
 from functools import partial
 from typing import Any
 
@@ -113,10 +113,27 @@ class SubscriptionRunner:
             per_event = executor.build_per_event_executor(event)
             found = await await_maybe(per_event.execute_operation(False))
             assert isinstance(found, ExecutionResult)
-            EXECUTED.inc()
-            errors = [client_error(e) for e in found.errors] if found.errors else None
-            return EncodedResult(found.data, errors, payload=encode_payload(found.data, errors))
+            return encoded(found)
 
+        def execute_now(event: RegistryEvent) -> EncodedResult | None:
+            """`execute` when no resolver of the selection waits (a log row's fields never do)."""
+            found = executor.build_per_event_executor(event).execute_operation(False)
+            if not isinstance(found, ExecutionResult):
+                if isinstance(found, Coroutine):
+                    found.close()
+                context.live_push = None  # this selection waits: not at once, now or later
+                return None
+            return encoded(found)
+
+        def push(item: object) -> bool:
+            """Send a shared result straight to the client, when the transport can at once."""
+            send = context.live_send
+            if send is None or not isinstance(item, RegistryEvent):
+                return False
+            result = self._shared.result_now(shape, item.cursor, partial(execute_now, item))
+            return result is not None and send(result.payload)
+
+        context.live_push = push
         first = True
         try:
             async for event in source:
@@ -132,6 +149,8 @@ class SubscriptionRunner:
         except RegistryError as error:  # the use case refused, before or after its first item
             refused = GraphQLError(error.message, extensions=error.extensions)
             yield PreExecutionError(None, [refused]) if first else StreamedResult(None, [refused])
+        finally:
+            context.live_push = None
 
     def _problems(
         self, query: str, variables: Mapping[str, Any] | None, operation_name: str | None
@@ -155,3 +174,10 @@ class SubscriptionRunner:
             if found is not None:
                 return [GraphQLError(found, extensions={"code": QUERY_TOO_COMPLEX})]
         return []
+
+
+def encoded(found: ExecutionResult) -> EncodedResult:
+    """An executed result with its `next` payload, errors masked as for POST /graphql."""
+    EXECUTED.inc()
+    errors = [client_error(e) for e in found.errors] if found.errors else None
+    return EncodedResult(found.data, errors, payload=encode_payload(found.data, errors))

@@ -9,6 +9,7 @@ from resolvers.live.events import registry_events
 from resolvers.live.uris import watch_model_uri
 from schema.event_types import EventFilter, RegistryEvent
 from schema.types import Ctx, ModelVersion
+from storage.records import EventRecord
 
 
 @strawberry.type(description="What a models:/ URI resolves to, from a place in the event log on.")
@@ -34,7 +35,14 @@ class Subscription:
     ) -> AsyncGenerator[RegistryEvent, None]:
         event_filter = filter or EventFilter()
         validation.arguments({"after": after, "filter": event_filter})
-        async for record in registry_events(info.context, after, event_filter.to_storage()):
+        context = info.context
+
+        def push(record: EventRecord) -> bool:
+            """Hand the event to the client at once, if the transport can (ctx.live_push)."""
+            push_item = context.live_push
+            return push_item is not None and push_item(RegistryEvent.of(record))
+
+        async for record in registry_events(context, after, event_filter.to_storage(), push):
             yield RegistryEvent.of(record)
 
     @strawberry.subscription(

@@ -21,11 +21,11 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -34,7 +34,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers import unauthenticated
@@ -107,6 +107,20 @@ class LiveConnection:
         )
 
 
+class _Results:
+    """One operation's results, and the context they run with (for `live_send`)."""
+
+    def __init__(self, context: RequestContext, results: AsyncGenerator[Any, None]) -> None:
+        self.context = context
+        self._results = results
+
+    def __aiter__(self) -> AsyncGenerator[Any, None]:
+        return self._results
+
+    async def aclose(self) -> None:
+        await self._results.aclose()
+
+
 class _Runner:
     """The `schema` strawberry's handler calls: each operation gets a context of its own."""
 
@@ -120,11 +134,28 @@ class _Runner:
         context_value: LiveConnection | None = None,
         root_value: Any = None,
         operation_name: str | None = None,
-    ) -> AsyncGenerator[ExecutionResult, None]:
+    ) -> _Results:
         assert context_value is not None
-        return self._runner.stream(
-            query, variable_values, context_value.operation_context(), None, operation_name
-        )
+        context = context_value.operation_context()
+        results = self._runner.stream(query, variable_values, context, None, operation_name)
+        return _Results(context, results)
+
+
+def at_once(sending: Coroutine[Any, Any, None]) -> bool:
+    """Run `sending` if it finishes without waiting; if it would wait, drop it unsent.
+
+    A WebSocket send waits only before it writes anything (uvicorn's waits
+    for the transport to be writable again, when the client stopped reading
+    and its buffer is full), so one dropped there has left no trace.
+    """
+    try:
+        sending.send(None)
+    except StopIteration:
+        return True
+    except Exception:  # gone: the operation's task meets the same error, and handles it
+        return False
+    sending.close()
+    return False
 
 
 class _Adapter(ASGIWebSocketAdapter):
@@ -136,6 +167,12 @@ class _Adapter(ASGIWebSocketAdapter):
             await self.ws.send_text(text)
         except WebSocketDisconnect as error:
             raise WebSocketDisconnected from error
+
+    def send_text_at_once(self, text: str) -> bool:
+        """`send_text` if it can finish without waiting (False: nothing was sent)."""
+        if self.ws.application_state != WebSocketState.CONNECTED:
+            return False
+        return at_once(self.ws.send_text(text))
 
     async def close(self, code: int, reason: str) -> None:
         refusal = getattr(self.ws.state, "refusal", None)
@@ -158,6 +195,8 @@ class _Handler(BaseGraphQLTransportWSHandler[LiveConnection, None]):
         self, operation: Operation[LiveConnection, None], result_source: Any
     ) -> None:
         """strawberry's loop (our runner yields nothing incremental) and encoded results."""
+        if isinstance(result_source, _Results):
+            result_source.context.live_send = self._sender(operation)
         first = True
         async for result in result_source:
             if isinstance(result, EncodedResult):
@@ -170,6 +209,17 @@ class _Handler(BaseGraphQLTransportWSHandler[LiveConnection, None]):
             else:
                 await operation.send_next(result)
             first = False
+
+    def _sender(self, operation: Operation[LiveConnection, None]) -> Callable[[str], bool]:
+        """Writes a `next` message of `operation` at once, or says it cannot (`live_send`)."""
+        websocket = self.websocket
+        assert isinstance(websocket, _Adapter)
+        start = _next_message(operation.id, "")[:-1]  # all but the closing brace
+
+        def send_at_once(payload: str) -> bool:
+            return not operation.completed and websocket.send_text_at_once(start + payload + "}")
+
+        return send_at_once
 
     async def handle(self) -> None:
         timer = asyncio.create_task(self._keep_alive())

@@ -235,3 +235,53 @@ async def test_a_slow_consumer_is_dropped_while_a_fast_one_keeps_up(served: Live
 
 async def slow_consumers_dropped(api: GraphQLClient) -> float:
     return value(await scrape(api), "modelreg_live_closed_total", reason="slow_consumer")
+
+
+async def test_a_client_that_pauses_reading_gets_every_event_in_order_once_it_reads(
+    served: Live,
+) -> None:
+    """Events are pushed to a waiting subscription's client at once; while the client reads
+    nothing, sending would wait, so they are queued for the subscription's task instead.
+    Either way they arrive in log order, each once, and pushing resumes after."""
+    api = served.admin
+    params = [{"key": f"p{i}", "value": "x" * 200} for i in range(1000)]  # ~0.2 MB per event
+    await register(api, "paused", params=params)
+    watched = {"filter": {"modelNames": ["paused"], "types": ["model_version.stage_changed"]}}
+    query = (
+        "subscription($filter: EventFilter) { registryEvents(filter: $filter) { sequence data } }"
+    )
+    async with live(
+        served.server.ws, served.reader_token, reading=False, receive_buffer=4096
+    ) as client:
+        operation = await client.subscribe(query, watched)
+        await asyncio.sleep(0.5)  # subscribed (nothing is read to confirm it)
+        queued_before = await deliveries(api, "queued")
+        stages: list[str] = []
+        # Until two events were queued: the server's sends would wait (and the queue of 8
+        # that would drop the client as a slow consumer is far from full).
+        while await deliveries(api, "queued") < queued_before + 2:
+            assert len(stages) < 100, "20 MB of events and none had to wait"
+            stages.append("STAGING" if len(stages) % 2 == 0 else "NONE")
+            await transition(api, "paused", 1, stages[-1])
+        reading = asyncio.create_task(client.read_all())
+        got = [(await client.data(operation))["registryEvents"] for _ in stages]
+        assert [event["data"]["toStage"] for event in got] == stages
+        sequences = [event["sequence"] for event in got]
+        assert sequences == list(range(sequences[0], sequences[0] + len(stages)))
+        assert await client.nothing_more(operation)
+        # Pushed again (an event is queued instead while a token check is due: try a few).
+        pushed_before = await deliveries(api, "pushed")
+        sequence = sequences[-1]
+        for to_stage in ("PRODUCTION", "STAGING", "PRODUCTION", "STAGING", "PRODUCTION"):
+            await transition(api, "paused", 1, to_stage)
+            sequence += 1
+            assert (await client.data(operation))["registryEvents"]["sequence"] == sequence
+            if await deliveries(api, "pushed") > pushed_before:
+                break
+        else:
+            raise AssertionError("no event was pushed after the client read again")
+        reading.cancel()
+
+
+async def deliveries(api: GraphQLClient, how: str) -> float:
+    return value(await scrape(api), "modelreg_live_deliveries_total", how=how)

@@ -14,16 +14,28 @@ come starts it again from the newest event.
 Each subscriber has a bounded queue. The hub never waits for one: a
 subscriber whose queue is full is closed as a slow consumer (its client
 resumes from its last cursor), and the others never notice.
+
+A subscriber waiting idle for its next event, with nothing queued, may be
+given a way to push an event straight to its client (`next(push=...)`): the
+hub calls it instead of queueing and waking the subscriber's task, which
+spares a task switch and every layer between the resolver and the socket
+(~100 us a subscriber an event, most of a fan-out). Order holds: the
+subscriber's task waits in `next` only once everything it took before was
+sent, and a push that cannot be done at once (a client not reading, a token
+due for its check) says so, and the event is queued as before.
 """
 
 import asyncio
 import contextlib
+import enum
 import logging
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+from prometheus_client import Counter as PrometheusCounter
 
 from resolvers.errors import RegistryError
 from resolvers.live.closing import SHUTTING_DOWN, SLOW_CONSUMER, Closed
@@ -70,6 +82,23 @@ def matches(event_filter: EventFilter, event: EventRecord) -> bool:
     )
 
 
+# Hands an event to the subscription's client at once; False when it cannot without waiting.
+Push = Callable[[EventRecord], bool]
+
+
+class Delivery(enum.Enum):
+    PUSHED = "pushed"
+    QUEUED = "queued"
+
+
+DELIVERED = PrometheusCounter(
+    "modelreg_live_deliveries",
+    "Events handed to live subscriptions: pushed to the client by the reader of the log, "
+    "or queued for the subscription's own task (it was busy, or its client not reading)",
+    ["how"],
+)
+
+
 class Subscriber:
     """One live subscription's queue of events, after `floor` in log order."""
 
@@ -86,12 +115,15 @@ class Subscriber:
         self._ready = asyncio.Event()
         self.closed: Closed | None = None
         self.on_close: Callable[[Closed], None] = lambda _: None
+        # Set while the subscriber's task waits in `next` with nothing queued.
+        self._push: Push | None = None
 
-    def offer(self, event: EventRecord) -> None:
+    def offer(self, event: EventRecord) -> Delivery | None:
+        """Take `event` if it is for this subscription (None: it is not, or it is closed)."""
         if self.closed is not None or event.position <= self.floor:
-            return
+            return None
         if not matches(self.event_filter, event):
-            return
+            return None
         if len(self._queue) >= self._queue_size:
             self.close(
                 Closed(
@@ -100,9 +132,20 @@ class Subscriber:
                     "resume from the last cursor received",
                 )
             )
-            return
+            return None
+        if self._push is not None and not self._queue and self._pushed(self._push, event):
+            return Delivery.PUSHED
         self._queue.append(event)
         self._ready.set()
+        return Delivery.QUEUED
+
+    def _pushed(self, push: Push, event: EventRecord) -> bool:
+        try:
+            return push(event)
+        except Exception:  # the queue and the subscriber's task will meet it, and say why
+            logger.exception("pushing a live event failed; it is queued instead")
+            self._push = None
+            return False
 
     def skip_through(self, position: Position) -> None:
         """Drop what the subscription already got from the log (up to `position`)."""
@@ -126,13 +169,22 @@ class Subscriber:
             raise self.closed
         return taken
 
-    async def next(self) -> EventRecord:
-        """The next event; raises `Closed` once the subscription is closed."""
+    async def next(self, push: Push | None = None) -> EventRecord:
+        """The next event; raises `Closed` once the subscription is closed.
+
+        While it waits, the hub hands new events to `push` instead, as long
+        as `push` takes them: call it only once everything taken before was
+        delivered, or a pushed event could overtake one.
+        """
         while not self._queue:
             if self.closed is not None:
                 raise self.closed
             self._ready.clear()
-            await self._ready.wait()
+            self._push = push
+            try:
+                await self._ready.wait()
+            finally:
+                self._push = None
         if self.closed is not None:
             raise self.closed
         return self._queue.popleft()
@@ -312,9 +364,13 @@ class EventHub:
                     batch = await events.events_after(conn, self.position, BATCH_SIZE)
             # A subscriber that joins sees either all of the batch (it joined
             # before) or none of it (it joins after, at the new position).
+            delivered: Counter[Delivery | None] = Counter()
             for event in batch:
                 for subscriber in list(self._subscribers):
-                    subscriber.offer(event)
+                    delivered[subscriber.offer(event)] += 1
+            for how in (Delivery.PUSHED, Delivery.QUEUED):
+                if delivered[how]:
+                    DELIVERED.labels(how.value).inc(delivered[how])
             if batch:
                 self.position = batch[-1].position
             return len(batch)

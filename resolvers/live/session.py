@@ -43,6 +43,13 @@ class LiveSession:
             count_closed(reason)
             self.close(reason.code, reason.reason)
 
+    def token_checked(self) -> bool:
+        """Open, and no token check due (an event may be handed on without one)."""
+        if self.closed is not None:
+            return False
+        fresh = time.monotonic() - self._checked_at < self.token_check_seconds
+        return self.authorization is None or fresh
+
     async def check_token(self, *, now: bool = False) -> None:
         """Raise `Closed` (and close the connection) if the token is no longer valid.
 

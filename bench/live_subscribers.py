@@ -37,6 +37,7 @@ from typing import Any
 import orjson
 import uvloop
 from websockets.client import ClientProtocol
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.typing import Subprotocol
@@ -113,8 +114,12 @@ class _Connection:
         self.subs = subs
         self.token = token
         self.per_connection = per_connection
+        # Offers permessage-deflate, as browsers do (the server decides: MODELREG_LIVE_COMPRESSION).
         self.ws = ClientProtocol(
-            parse_uri(url), subprotocols=[Subprotocol(PROTOCOL)], max_size=None
+            parse_uri(url),
+            subprotocols=[Subprotocol(PROTOCOL)],
+            max_size=None,
+            extensions=[ClientPerMessageDeflateFactory()],
         )
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setblocking(False)

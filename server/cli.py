@@ -62,6 +62,7 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_worker_healthcheck=30,
         # A WebSocket message (a subscription's document) is bounded like a request body.
         ws_max_size=settings.max_body_bytes,
+        ws_per_message_deflate=settings.live_compression,
     )
     return 0
 

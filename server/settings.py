@@ -157,6 +157,12 @@ class Settings(BaseSettings):
         "expired: the connection is closed)",
     )
     live_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
+    live_compression: bool = Field(
+        default=False,
+        description="accept permessage-deflate on WebSocket connections (browsers offer it): "
+        "events are small, and compressing each one for each connection more than doubles "
+        "what a subscription costs to send and to keep open",
+    )
 
     # Tracing follows the standard OpenTelemetry variables (the SDK reads the rest
     # itself: headers, timeouts, sampler, resource); these decide whether it is on.

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from storage.database import create_database
 from storage.enums import Role
@@ -285,3 +287,25 @@ async def test_a_client_that_pauses_reading_gets_every_event_in_order_once_it_re
 
 async def deliveries(api: GraphQLClient, how: str) -> float:
     return value(await scrape(api), "modelreg_live_deliveries_total", how=how)
+
+
+async def test_permessage_deflate_is_accepted_only_when_configured(
+    served: Live, tmp_path: Path, sqlite_template: Path
+) -> None:
+    """Browsers offer it; compressing every event for every connection costs more than
+    it saves on small events, so it is off unless MODELREG_LIVE_COMPRESSION is set."""
+
+    async def negotiated(url: str) -> list[str]:
+        protocols = [Subprotocol("graphql-transport-ws")]
+        async with connect(url, subprotocols=protocols, compression="deflate") as ws:
+            return [extension.name for extension in ws.protocol.extensions]
+
+    assert await negotiated(served.server.ws) == []
+    path = tmp_path / "modelreg.db"
+    shutil.copyfile(sqlite_template, path)
+    db = create_database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with replicas(db, MODELREG_LIVE_COMPRESSION="true") as ([server], _):
+            assert await negotiated(server.ws) == ["permessage-deflate"]
+    finally:
+        await db.dispose()

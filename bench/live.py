@@ -15,8 +15,9 @@ Latency: `createModelVersion` over HTTP at BENCH_LIVE_RATE commits per second
 (2), open loop, over 20 models created before (so each commit is one event),
 for BENCH_LIVE_SECONDS (20), first with 1
 subscription, then with BENCH_LIVE_SUBSCRIPTIONS (500). The target figure is
-from commit: from the event's `occurredAt` (stamped inside the writing
-transaction, just before its commit) to its arrival on each subscription.
+from commit: from the event's `occurredAt` (stamped as the writing
+transaction begins, so the transaction's own time counts too) to its
+arrival on each subscription.
 Also from just before the mutation is sent (so it includes the mutation
 itself), from the mutation's response, and the last subscriber's arrival per
 event from send (when the whole fan-out is done).

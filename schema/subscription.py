@@ -23,6 +23,17 @@ class ModelUriResolution:
     )
 
 
+# The event being fanned out, as GraphQL sees it: made once for all its subscriptions.
+_fanning_out: tuple[EventRecord, RegistryEvent] | None = None
+
+
+def _fanned_out(record: EventRecord) -> RegistryEvent:
+    global _fanning_out
+    if _fanning_out is None or _fanning_out[0] is not record:
+        _fanning_out = (record, RegistryEvent.of(record))
+    return _fanning_out[1]
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -40,7 +51,7 @@ class Subscription:
         def push(record: EventRecord) -> bool:
             """Hand the event to the client at once, if the transport can (ctx.live_push)."""
             push_item = context.live_push
-            return push_item is not None and push_item(RegistryEvent.of(record))
+            return push_item is not None and push_item(_fanned_out(record))
 
         async for record in registry_events(context, after, event_filter.to_storage(), push):
             yield RegistryEvent.of(record)

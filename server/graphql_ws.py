@@ -25,6 +25,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any
 
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -49,7 +50,9 @@ from resolvers.live.session import LiveSession
 from schema.execution import Executor
 from schema.shared_results import EncodedResult
 from schema.streaming import SubscriptionRunner
+from server import websocket_frames
 from server.settings import Settings
+from server.websocket_frames import FrameWriter
 
 logger = logging.getLogger("modelreg.live")
 
@@ -172,6 +175,9 @@ class _Adapter(ASGIWebSocketAdapter):
         """`send_text` if it can finish without waiting (False: nothing was sent)."""
         if self.ws.application_state != WebSocketState.CONNECTED:
             return False
+        frames: FrameWriter | None = self.ws.scope.get(websocket_frames.SCOPE_KEY)
+        if frames is not None and frames.write_text(text):
+            return True
         return at_once(self.ws.send_text(text))
 
     async def close(self, code: int, reason: str) -> None:
@@ -280,6 +286,11 @@ class GraphQLWebSocket(GraphQL[LiveConnection, None]):
         )
         self._settings = settings
         self._throttle = throttle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # its events are written straight to it when they can be
+            scope[websocket_frames.SCOPE_KEY] = FrameWriter.of(send)
+        await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Any, response: Any) -> LiveConnection:
         return LiveConnection(request, self._settings)

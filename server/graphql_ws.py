@@ -171,14 +171,19 @@ class _Adapter(ASGIWebSocketAdapter):
         except WebSocketDisconnect as error:
             raise WebSocketDisconnected from error
 
-    def send_text_at_once(self, text: str) -> bool:
-        """`send_text` if it can finish without waiting (False: nothing was sent)."""
-        if self.ws.application_state != WebSocketState.CONNECTED:
-            return False
-        frames: FrameWriter | None = self.ws.scope.get(websocket_frames.SCOPE_KEY)
-        if frames is not None and frames.write_text(text):
-            return True
-        return at_once(self.ws.send_text(text))
+    def sender_at_once(self) -> Callable[[str], bool]:
+        """`send_text` where it can finish without waiting; False: it would wait, nothing sent."""
+        ws = self.ws
+        frames: FrameWriter | None = ws.scope.get(websocket_frames.SCOPE_KEY)
+
+        def send_text_at_once(text: str) -> bool:
+            if ws.application_state is not WebSocketState.CONNECTED:
+                return False
+            if frames is not None and frames.write_text(text):
+                return True
+            return at_once(ws.send_text(text))
+
+        return send_text_at_once
 
     async def close(self, code: int, reason: str) -> None:
         refusal = getattr(self.ws.state, "refusal", None)
@@ -218,12 +223,12 @@ class _Handler(BaseGraphQLTransportWSHandler[LiveConnection, None]):
 
     def _sender(self, operation: Operation[LiveConnection, None]) -> Callable[[str], bool]:
         """Writes a `next` message of `operation` at once, or says it cannot (`live_send`)."""
-        websocket = self.websocket
-        assert isinstance(websocket, _Adapter)
+        assert isinstance(self.websocket, _Adapter)
+        send_text_at_once = self.websocket.sender_at_once()
         start = _next_message(operation.id, "")[:-1]  # all but the closing brace
 
         def send_at_once(payload: str) -> bool:
-            return not operation.completed and websocket.send_text_at_once(start + payload + "}")
+            return not operation.completed and send_text_at_once(start + payload + "}")
 
         return send_at_once
 

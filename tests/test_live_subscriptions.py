@@ -18,6 +18,7 @@ from tests.graphql import GraphQLClient, register, transition
 from tests.live_client import live
 from tests.live_servers import Replica, replicas
 from tests.scrape import scrape, value
+from tests.webhook_client import eventually
 
 EVENTS = """
 subscription($after: String, $filter: EventFilter) {
@@ -255,8 +256,10 @@ async def test_a_client_that_pauses_reading_gets_every_event_in_order_once_it_re
     async with live(
         served.server.ws, served.reader_token, reading=False, receive_buffer=4096
     ) as client:
+        open_before = await open_subscriptions(api)
         operation = await client.subscribe(query, watched)
-        await asyncio.sleep(0.5)  # subscribed (nothing is read to confirm it)
+        # Subscribed (the client reads nothing that would confirm it).
+        await eventually(lambda: open_subscriptions(api), lambda n: n > open_before)
         queued_before = await deliveries(api, "queued")
         stages: list[str] = []
         # Until two events were queued: the server's sends would wait (and the queue of 8
@@ -283,6 +286,11 @@ async def test_a_client_that_pauses_reading_gets_every_event_in_order_once_it_re
         else:
             raise AssertionError("no event was pushed after the client read again")
         reading.cancel()
+    await eventually(lambda: open_subscriptions(api), lambda n: n == open_before)
+
+
+async def open_subscriptions(api: GraphQLClient) -> float:
+    return value(await scrape(api), "modelreg_live_subscriptions")
 
 
 async def deliveries(api: GraphQLClient, how: str) -> float:

@@ -36,6 +36,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from prometheus_client import Counter as PrometheusCounter
+from prometheus_client import Gauge
 
 from resolvers.errors import RegistryError
 from resolvers.live.closing import SHUTTING_DOWN, SLOW_CONSUMER, Closed
@@ -91,6 +92,11 @@ class Delivery(enum.Enum):
     QUEUED = "queued"
 
 
+OPEN = Gauge(
+    "modelreg_live_subscriptions",
+    "Live subscriptions open now (registryEvents, watchModelUri), summed over the processes",
+    multiprocess_mode="livesum",
+)
 DELIVERED = PrometheusCounter(
     "modelreg_live_deliveries",
     "Events handed to live subscriptions: pushed to the client by the reader of the log, "
@@ -291,10 +297,12 @@ class EventHub:
                 subscriber.skip_through(after)
             self._subscribers.add(subscriber)
             self._per_owner[owner] += 1
+            OPEN.inc()
         self.wake()
         try:
             yield subscriber
         finally:
+            OPEN.dec()
             self._subscribers.discard(subscriber)
             self._per_owner[owner] -= 1
             if self._per_owner[owner] <= 0:

@@ -19,10 +19,11 @@ A subscriber waiting idle for its next event, with nothing queued, may be
 given a way to push an event straight to its client (`next(push=...)`): the
 hub calls it instead of queueing and waking the subscriber's task, which
 spares a task switch and every layer between the resolver and the socket
-(~100 us a subscriber an event, most of a fan-out). Order holds: the
-subscriber's task waits in `next` only once everything it took before was
-sent, and a push that cannot be done at once (a client not reading, a token
-due for its check) says so, and the event is queued as before.
+(bench.live, 500 subscriptions: ~66 -> ~50 ms of CPU per commit). Order
+holds: the subscriber's task waits in `next` only once everything it took
+before was sent, and a push that cannot be done at once (a client not
+reading, a token due for its check) says so, and the event is queued as
+before.
 """
 
 import asyncio

@@ -227,8 +227,14 @@ class _Handler(BaseGraphQLTransportWSHandler[LiveConnection, None]):
         send_text_at_once = self.websocket.sender_at_once()
         start = _next_message(operation.id, "")[:-1]  # all but the closing brace
 
+        operations = self.operations
+
         def send_at_once(payload: str) -> bool:
-            return not operation.completed and send_text_at_once(start + payload + "}")
+            # A `complete` from the client removes the operation at once; its task is
+            # only cancelled on its next turn, after which nothing may be sent for it.
+            if operation.completed or operations.get(operation.id) is not operation:
+                return False
+            return send_text_at_once(start + payload + "}")
 
         return send_at_once
 

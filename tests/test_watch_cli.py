@@ -54,6 +54,21 @@ async def runs(workdir: Path, count: int) -> list[str]:
     return await eventually(read, lambda lines: len(lines) >= count, 30)
 
 
+async def applied(workdir: Path, version: int) -> dict[str, Any]:
+    """The state file, once it records `version` as run.
+
+    The command's line in runs.txt comes before the watch sees it exit and
+    saves its state; a watch stopped in between runs it again when it
+    restarts (at least once), which is not what these tests look at.
+    """
+    path = workdir / "state.json"
+
+    async def read() -> dict[str, Any]:
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    return await eventually(read, lambda state: state.get("version") == version, 30)
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_watch_runs_its_command_once_per_change_and_resumes_from_its_state(
     db: Database, tmp_path: Path
@@ -76,14 +91,15 @@ async def test_watch_runs_its_command_once_per_change_and_resumes_from_its_state
             assert await runs(tmp_path, 3) == [
                 f"fraud {v} s3://models/fraud {URI}" for v in (1, 2, 1)
             ]
-        state = json.loads((tmp_path / "state.json").read_text())
-        assert (state["version"], state["uri"]) == (1, URI)
+            state = await applied(tmp_path, 1)
+        assert state["uri"] == URI
 
         # Promoted while nobody watched: the restarted watch runs it, once.
         await transition(api, "fraud", 2, "PRODUCTION")
         async with watching(server.base, api.token or "", tmp_path, URI, *options) as watch:
             assert (await line(watch))["version"] == 2
             assert (await runs(tmp_path, 4))[3] == f"fraud 2 s3://models/fraud {URI}"
+            await applied(tmp_path, 2)
         # Unchanged since: the line is printed, the command does not run again.
         async with watching(server.base, api.token or "", tmp_path, URI, *options) as watch:
             assert (await line(watch))["version"] == 2

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from resolvers.live.closing import SLOW_CONSUMER, Closed
-from resolvers.live.hub import Delivery, Subscriber
+from resolvers.live.hub import Delivery, Subscriber, fan_out
 from server.graphql_ws import at_once
 from storage.queries.events import START, EventFilter
 from storage.records import EventRecord
@@ -126,6 +126,25 @@ async def test_a_queue_that_fills_closes_the_subscription_as_a_slow_consumer() -
     with pytest.raises(Closed):
         await task
     assert client.got == []
+
+
+async def test_a_long_fan_out_lets_other_work_run_and_keeps_each_subscription_in_order() -> None:
+    subscribers = [Subscriber(EventFilter(), START, queue_size=8, owner="t") for _ in range(250)]
+    clients = [Client() for _ in subscribers]
+    waits = [await waiting(s, c) for s, c in zip(subscribers, clients, strict=True)]
+    pushed_when_others_ran: list[int] = []
+
+    async def request() -> None:  # e.g. an HTTP request that came in meanwhile
+        pushed_when_others_ran.append(sum(len(client.got) for client in clients))
+
+    other = asyncio.create_task(request())
+    delivered = await fan_out([event(1), event(2)], subscribers, slice_size=100)
+    assert delivered[Delivery.PUSHED] == 500
+    assert 0 < pushed_when_others_ran[0] < 500
+    assert all(client.got == [1, 2] for client in clients)
+    await other
+    for wait in waits:
+        wait.cancel()
 
 
 async def test_a_send_that_would_wait_is_dropped_unsent() -> None:

@@ -12,6 +12,10 @@ authentication, our executor (schema/streaming.py) and three additions:
   revoked or expired while connected closes it (4403, see resolvers/live/session.py).
 - A connection can be closed from elsewhere with a code and reason: a slow
   consumer (4420), a refused token, a stopping server (1012).
+- Each operation gets `live_send`: a way for the process's reader of the
+  event log to write its `next` messages itself while the operation waits
+  (resolvers/live/hub.py), through server/websocket_frames.py where it can,
+  or an ASGI send that must finish without waiting.
 
 Only subscriptions run here; queries and mutations go to POST /graphql.
 """

@@ -2,7 +2,6 @@
 
 import asyncio
 import threading
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,11 +12,14 @@ from storage.sqlite_driver import OneHopConnection
 
 # Set as a `pause(...)` statement starts on the connection's thread.
 _paused = threading.Event()
+# Ends a `pause(...)` statement (else it ends after its seconds, so that a failing test ends).
+_release = threading.Event()
 
 
 def _pause(seconds: float) -> int:
+    """The statement that keeps the connection's thread busy until the test releases it."""
     _paused.set()
-    time.sleep(seconds)  # the statement that keeps the connection's thread busy
+    _release.wait(seconds)
     return 1
 
 
@@ -57,11 +59,16 @@ async def test_a_quick_statement_waits_its_turn_while_the_connection_is_busy(
     slow = connection.cursor()
     # A caller that stopped waiting: its statement still runs on the connection's thread.
     _paused.clear()
-    pending = asyncio.ensure_future(slow.execute("SELECT pause(0.3)"))
+    _release.clear()
+    pending = asyncio.ensure_future(slow.execute("SELECT pause(30)"))
     assert await asyncio.to_thread(_paused.wait, 10), "the slow statement never started"
     pending.cancel()
     with sqlite_driver.quick():
-        assert await thread_of(connection) != threading.get_ident()
+        # Sent while the thread is busy (the task runs up to its hand-off), then released.
+        queued = asyncio.ensure_future(thread_of(connection))
+        await asyncio.sleep(0)
+        _release.set()
+        assert await queued != threading.get_ident()
         # Once the thread has nothing in hand, quick statements run inline again.
         assert await thread_of(connection) == threading.get_ident()
 

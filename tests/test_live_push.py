@@ -47,6 +47,16 @@ class Client:
         return self.open
 
 
+def subscription(queue_size: int = 8) -> Subscriber:
+    return Subscriber(EventFilter(), START, queue_size=queue_size, owner="t")
+
+
+async def a_waiting_subscription() -> tuple[Subscriber, Client, asyncio.Task[EventRecord]]:
+    """A subscription whose task waits for its next event, with a client taking pushes."""
+    subscriber, client = subscription(), Client()
+    return subscriber, client, await waiting(subscriber, client)
+
+
 async def waiting(subscriber: Subscriber, client: Client) -> asyncio.Task[EventRecord]:
     """The subscription's task, waiting in `next` (as the resolver does once all was sent)."""
     task = asyncio.create_task(subscriber.next(client.push))
@@ -55,9 +65,7 @@ async def waiting(subscriber: Subscriber, client: Client) -> asyncio.Task[EventR
 
 
 async def test_a_waiting_subscription_gets_events_pushed_without_waking() -> None:
-    subscriber = Subscriber(EventFilter(), START, queue_size=8, owner="t")
-    client = Client()
-    task = await waiting(subscriber, client)
+    subscriber, client, task = await a_waiting_subscription()
     assert [subscriber.offer(event(n)) for n in (1, 2, 3)] == [Delivery.PUSHED] * 3
     assert client.got == [1, 2, 3]
     await asyncio.sleep(0)
@@ -66,9 +74,7 @@ async def test_a_waiting_subscription_gets_events_pushed_without_waking() -> Non
 
 
 async def test_what_push_refuses_is_queued_and_so_is_everything_after_it() -> None:
-    subscriber = Subscriber(EventFilter(), START, queue_size=8, owner="t")
-    client = Client()
-    task = await waiting(subscriber, client)
+    subscriber, client, task = await a_waiting_subscription()
     subscriber.offer(event(1))
     client.open = False  # e.g. the client stopped reading: its socket is full
     assert subscriber.offer(event(2)) == Delivery.QUEUED
@@ -87,9 +93,7 @@ async def test_what_push_refuses_is_queued_and_so_is_everything_after_it() -> No
 
 async def test_nothing_is_pushed_while_the_subscription_is_busy() -> None:
     """Its task is sending what it took before: a push now could overtake that."""
-    subscriber = Subscriber(EventFilter(), START, queue_size=8, owner="t")
-    client = Client()
-    task = await waiting(subscriber, client)
+    subscriber, client, task = await a_waiting_subscription()
     subscriber.offer(event(1))
     client.open = False
     subscriber.offer(event(2))
@@ -102,7 +106,7 @@ async def test_nothing_is_pushed_while_the_subscription_is_busy() -> None:
 async def test_a_push_that_fails_is_logged_and_the_event_queued(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    subscriber = Subscriber(EventFilter(), START, queue_size=8, owner="t")
+    subscriber = subscription()
 
     def broken(record: EventRecord) -> bool:
         raise RuntimeError("the transport broke")
@@ -116,7 +120,7 @@ async def test_a_push_that_fails_is_logged_and_the_event_queued(
 
 
 async def test_a_queue_that_fills_closes_the_subscription_as_a_slow_consumer() -> None:
-    subscriber = Subscriber(EventFilter(), START, queue_size=2, owner="t")
+    subscriber = subscription(queue_size=2)
     client = Client()
     client.open = False
     task = await waiting(subscriber, client)
@@ -129,7 +133,7 @@ async def test_a_queue_that_fills_closes_the_subscription_as_a_slow_consumer() -
 
 
 async def test_a_long_fan_out_lets_other_work_run_and_keeps_each_subscription_in_order() -> None:
-    subscribers = [Subscriber(EventFilter(), START, queue_size=8, owner="t") for _ in range(250)]
+    subscribers = [subscription() for _ in range(250)]
     clients = [Client() for _ in subscribers]
     waits = [await waiting(s, c) for s, c in zip(subscribers, clients, strict=True)]
     pushed_when_others_ran: list[int] = []

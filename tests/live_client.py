@@ -21,6 +21,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.graphql import GraphQLClient
+
 PROTOCOL = "graphql-transport-ws"
 
 
@@ -135,3 +137,13 @@ async def live(
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reader
+
+
+async def from_now(api: GraphQLClient) -> dict[str, str]:
+    """`after` for a subscription that must get every change made once it is sent.
+
+    Without it a subscription starts where the server is when it joins, and a
+    change committed before that (the test's next mutation can be) is missed.
+    """
+    latest = await api.data("{ latestEventCursor }")
+    return {"after": latest["latestEventCursor"]}

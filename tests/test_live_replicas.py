@@ -10,11 +10,13 @@ import signal
 
 from storage.database import Database
 from tests.graphql import register, transition
-from tests.live_client import live
+from tests.live_client import from_now, live
 from tests.live_servers import replicas
 
 EVENTS = """
-subscription($filter: EventFilter) { registryEvents(filter: $filter) { type version } }
+subscription($after: String, $filter: EventFilter) {
+  registryEvents(after: $after, filter: $filter) { type version }
+}
 """
 WATCH = "subscription($uri: String!) { watchModelUri(uri: $uri) { version } }"
 
@@ -22,8 +24,9 @@ WATCH = "subscription($uri: String!) { watchModelUri(uri: $uri) { version } }"
 async def test_a_change_through_one_replica_reaches_the_other(db: Database) -> None:
     async with replicas(db, count=2) as ([first, second], api):
         assert api.http.base_url.port == first.port
+        only_spread = {"filter": {"modelNames": ["spread"]}}
         async with live(second.ws, api.token) as client:
-            events = await client.subscribe(EVENTS, {"filter": {"modelNames": ["spread"]}})
+            events = await client.subscribe(EVENTS, {**only_spread, **await from_now(api)})
             watch = await client.subscribe(WATCH, {"uri": "models:/spread/Production"})
             assert (await client.data(watch))["watchModelUri"] is None
             await register(api, "spread")

@@ -15,7 +15,7 @@ from storage.database import create_database
 from storage.enums import Role
 from tests.conftest import issue_token
 from tests.graphql import GraphQLClient, register, transition
-from tests.live_client import live
+from tests.live_client import from_now, live
 from tests.live_servers import Replica, replicas
 from tests.scrape import scrape, value
 from tests.webhook_client import eventually
@@ -66,7 +66,7 @@ async def test_events_arrive_live_and_a_resumed_subscription_gets_exactly_what_i
     api = served.admin
     only = {"filter": {"modelNames": ["resumed"]}}
     async with live(served.server.ws, served.reader_token) as client:
-        events = await client.subscribe(EVENTS, only)
+        events = await client.subscribe(EVENTS, {**only, **await from_now(api)})
         await register(api, "resumed")
         first = await events_of(client, events, 2)
     assert [e["type"] for e in first] == ["model.created", "model_version.created"]
@@ -98,7 +98,7 @@ async def test_filters_and_refusals(served: Live) -> None:
         }
     }
     async with live(served.server.ws, served.reader_token) as client:
-        promotions = await client.subscribe(EVENTS, production)
+        promotions = await client.subscribe(EVENTS, {**production, **await from_now(api)})
         bad_type = await client.subscribe(EVENTS, {"filter": {"types": ["model.exploded"]}})
         bad_cursor = await client.subscribe(EVENTS, {"after": "bm90IGEgY3Vyc29y"})
         query = await client.subscribe("{ models { totalCount } }")
@@ -136,7 +136,7 @@ async def test_tokens_are_checked_at_connect_and_while_connected(served: Live) -
         'mutation { createApiToken(input: {name: "short-lived", role: READER}) { token } }'
     )
     async with live(served.server.ws, created["createApiToken"]["token"]) as client:
-        events = await client.subscribe(EVENTS)
+        events = await client.subscribe(EVENTS, await from_now(served.admin))
         await register(served.admin, "revoked")
         await client.data(events)
         await served.admin.data(
@@ -212,14 +212,17 @@ async def test_a_slow_consumer_is_dropped_while_a_fast_one_keeps_up(served: Live
     params = [{"key": f"p{i}", "value": "x" * 200} for i in range(1000)]  # ~0.2 MB per event
     await register(api, "heavy", params=params)
     heavy = {"filter": {"modelNames": ["heavy"], "types": ["model_version.stage_changed"]}}
-    query = "subscription($filter: EventFilter) { registryEvents(filter: $filter) { type data } }"
+    query = (
+        "subscription($after: String, $filter: EventFilter) "
+        "{ registryEvents(after: $after, filter: $filter) { type data } }"
+    )
     dropped_before = await slow_consumers_dropped(api)
     async with (
         live(served.server.ws, served.reader_token, reading=False, receive_buffer=4096) as slow,
         live(served.server.ws, served.reader_token) as fast,
     ):
         await slow.subscribe(query, heavy)
-        watched = await fast.subscribe(query, heavy)
+        watched = await fast.subscribe(query, {**heavy, **await from_now(api)})
         changes = 0
         while await slow_consumers_dropped(api) == dropped_before:
             assert changes < 400, "40 MB of events and the slow consumer is still served"

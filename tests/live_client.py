@@ -79,11 +79,8 @@ class LiveClient:
         except ConnectionClosed:
             pass
         finally:
-            received = self.ws.protocol.close_rcvd
             if not self.closed.done():
-                self.closed.set_result(
-                    (received.code, received.reason) if received is not None else (1006, "")
-                )
+                self.closed.set_result(close_of(self.ws))
 
 
 @asynccontextmanager
@@ -115,6 +112,10 @@ async def live(
         sock=sock,
         max_queue=1 if not reading else 16,
         max_size=None,
+        # No pings from the client: one that stops reading would not see their
+        # pongs and would fail the connection itself after 40 s (1011). The
+        # server's keep-alive is what these tests are about.
+        ping_interval=None,
         # Uncompressed, so what the server sends is what fills the buffers.
         compression=None,
     ) as ws:
@@ -125,8 +126,7 @@ async def live(
             ack = json.loads(await ws.recv())
             assert ack["type"] == "connection_ack", ack
         except ConnectionClosed:
-            received = ws.protocol.close_rcvd
-            client.closed.set_result((received.code, received.reason) if received else (1006, ""))
+            client.closed.set_result(close_of(ws))
             yield client
             return
         reader = asyncio.create_task(client.read_all()) if reading else None
@@ -137,6 +137,17 @@ async def live(
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reader
+
+
+def close_of(ws: ClientConnection) -> tuple[int, str]:
+    """The server's close code and reason; 1006 (none received) says why it is missing."""
+    received = ws.protocol.close_rcvd
+    if received is not None:
+        return received.code, received.reason
+    sent = ws.protocol.close_sent
+    if sent is not None:
+        return 1006, f"no close frame from the server; this client closed with {sent}"
+    return 1006, "no close frame from the server; the connection was lost"
 
 
 async def from_now(api: GraphQLClient) -> dict[str, str]:

@@ -1,19 +1,31 @@
-"""GraphQL subscriptions against a real `modelreg serve` (2 workers on SQLite), real WebSockets."""
+"""GraphQL subscriptions over real WebSockets: against a real `modelreg serve` (2 workers
+on SQLite), and against two replicas on PostgreSQL (changes through one, subscriptions
+on the other)."""
 
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-from storage.database import create_database
+from storage.database import Database, create_database
 from storage.enums import Role
-from tests.conftest import issue_token
+from storage.migrate import upgrade
+from tests.conftest import (
+    BACKENDS,
+    create_scratch_postgres,
+    drop_postgres,
+    in_thread,
+    issue_token,
+    postgres_admin_url,
+)
 from tests.graphql import GraphQLClient, register, transition
 from tests.live_client import from_now, live
 from tests.live_servers import Replica, replicas
@@ -35,25 +47,57 @@ mutation($model: String!, $key: String!) {
 
 @dataclass(frozen=True)
 class Live:
+    # The server the live clients connect to, and a client of it (for its /metrics).
     server: Replica
+    watched: GraphQLClient
+    # The client that makes changes: of the same server on SQLite, of another replica
+    # on PostgreSQL (so every event reaches the live clients across processes).
     admin: GraphQLClient
     reader_token: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 async def served(
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
 ) -> AsyncIterator[Live]:
-    """One `modelreg serve --workers 2` for this module's tests (each uses its own models)."""
-    path = tmp_path_factory.mktemp("live") / "modelreg.db"
-    shutil.copyfile(sqlite_template, path)
-    db = create_database(f"sqlite+aiosqlite:///{path}")
-    try:
+    """SQLite: one `modelreg serve --workers 2`. PostgreSQL: two replicas, changes made
+    through the first and subscriptions on the second. Each test uses its own models."""
+    async with module_database(request.param, tmp_path_factory, sqlite_template) as db:
         reader = await issue_token(db, "watcher", Role.READER)
-        async with replicas(db, workers=2) as ([server], admin):
-            yield Live(server, admin, reader)
+        sqlite = request.param == "sqlite"
+        count, workers = (1, 2) if sqlite else (2, 1)
+        async with replicas(db, count=count, workers=workers) as (servers, admin):
+            server = servers[-1]
+            async with httpx.AsyncClient(base_url=server.base, timeout=30) as http:
+                watched = GraphQLClient(http, admin.token, admin.actor)
+                yield Live(server, watched, admin, reader)
+
+
+@asynccontextmanager
+async def module_database(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> AsyncIterator[Database]:
+    """A migrated database of `backend` for one module, dropped after it."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("live") / "modelreg.db"
+        shutil.copyfile(sqlite_template, path)
+        url, admin_url = f"sqlite+aiosqlite:///{path}", None
+    else:
+        admin_url = postgres_admin_url()
+        if admin_url is None:
+            pytest.skip("PostgreSQL tests need MODELREG_TEST_POSTGRES_URL (CI sets it)")
+        url = await create_scratch_postgres(admin_url)
+    db = create_database(url)
+    try:
+        if admin_url is not None:
+            await asyncio.to_thread(in_thread, upgrade, url)
+        yield db
     finally:
         await db.dispose()
+        if admin_url is not None:
+            await drop_postgres(admin_url, url)
 
 
 async def events_of(client: Any, operation: str, count: int) -> list[dict[str, Any]]:
@@ -216,7 +260,7 @@ async def test_a_slow_consumer_is_dropped_while_a_fast_one_keeps_up(served: Live
         "subscription($after: String, $filter: EventFilter) "
         "{ registryEvents(after: $after, filter: $filter) { type data } }"
     )
-    dropped_before = await slow_consumers_dropped(api)
+    dropped_before = await slow_consumers_dropped(served.watched)
     async with (
         live(served.server.ws, served.reader_token, reading=False, receive_buffer=4096) as slow,
         live(served.server.ws, served.reader_token) as fast,
@@ -224,7 +268,7 @@ async def test_a_slow_consumer_is_dropped_while_a_fast_one_keeps_up(served: Live
         await slow.subscribe(query, heavy)
         watched = await fast.subscribe(query, {**heavy, **await from_now(api)})
         changes = 0
-        while await slow_consumers_dropped(api) == dropped_before:
+        while await slow_consumers_dropped(served.watched) == dropped_before:
             assert changes < 400, "40 MB of events and the slow consumer is still served"
             to_stage = "STAGING" if changes % 2 == 0 else "NONE"
             await transition(api, "heavy", 1, to_stage)
@@ -236,7 +280,7 @@ async def test_a_slow_consumer_is_dropped_while_a_fast_one_keeps_up(served: Live
         await reading
     assert code == 4420, reason
     assert "slow consumer" in reason
-    assert await slow_consumers_dropped(api) == dropped_before + 1
+    assert await slow_consumers_dropped(served.watched) == dropped_before + 1
 
 
 async def slow_consumers_dropped(api: GraphQLClient) -> float:
@@ -259,15 +303,15 @@ async def test_a_client_that_pauses_reading_gets_every_event_in_order_once_it_re
     async with live(
         served.server.ws, served.reader_token, reading=False, receive_buffer=4096
     ) as client:
-        open_before = await open_subscriptions(api)
+        open_before = await open_subscriptions(served.watched)
         operation = await client.subscribe(query, watched)
         # Subscribed (the client reads nothing that would confirm it).
-        await eventually(lambda: open_subscriptions(api), lambda n: n > open_before)
-        queued_before = await deliveries(api, "queued")
+        await eventually(lambda: open_subscriptions(served.watched), lambda n: n > open_before)
+        queued_before = await deliveries(served.watched, "queued")
         stages: list[str] = []
         # Until two events were queued: the server's sends would wait (and the queue of 8
         # that would drop the client as a slow consumer is far from full).
-        while await deliveries(api, "queued") < queued_before + 2:
+        while await deliveries(served.watched, "queued") < queued_before + 2:
             assert len(stages) < 100, "20 MB of events and none had to wait"
             stages.append("STAGING" if len(stages) % 2 == 0 else "NONE")
             await transition(api, "paused", 1, stages[-1])
@@ -278,18 +322,18 @@ async def test_a_client_that_pauses_reading_gets_every_event_in_order_once_it_re
         assert sequences == list(range(sequences[0], sequences[0] + len(stages)))
         assert await client.nothing_more(operation)
         # Pushed again (an event is queued instead while a token check is due: try a few).
-        pushed_before = await deliveries(api, "pushed")
+        pushed_before = await deliveries(served.watched, "pushed")
         sequence = sequences[-1]
         for to_stage in ("PRODUCTION", "STAGING", "PRODUCTION", "STAGING", "PRODUCTION"):
             await transition(api, "paused", 1, to_stage)
             sequence += 1
             assert (await client.data(operation))["registryEvents"]["sequence"] == sequence
-            if await deliveries(api, "pushed") > pushed_before:
+            if await deliveries(served.watched, "pushed") > pushed_before:
                 break
         else:
             raise AssertionError("no event was pushed after the client read again")
         reading.cancel()
-    await eventually(lambda: open_subscriptions(api), lambda n: n == open_before)
+    await eventually(lambda: open_subscriptions(served.watched), lambda n: n == open_before)
 
 
 async def open_subscriptions(api: GraphQLClient) -> float:

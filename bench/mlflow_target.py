@@ -19,6 +19,8 @@ from bench.operation import (
     TRANSITION_STAGE,
     Operation,
     json_body,
+    promotions,
+    stage_models,
 )
 from bench.proc_stats import tree_cpu_s
 
@@ -68,12 +70,13 @@ class MlflowTarget:
 
     def seed(self, base_url: str) -> list[Operation]:
         with httpx.Client(base_url=base_url + API, timeout=30.0) as client:
-            for model in (CREATE_MODEL, STAGE_MODEL, READ_MODEL):
+            for model in (CREATE_MODEL, READ_MODEL, *stage_models(STAGE_MODEL)):
                 _post(client, "/registered-models/create", {"name": model})
             _post(client, "/model-versions/create", _version_request(CREATE_MODEL))
-            for _ in range(2):
-                _post(client, "/model-versions/create", _version_request(STAGE_MODEL))
-            _post(client, "/model-versions/transition-stage", _production(STAGE_MODEL, 1))
+            for model in stage_models(STAGE_MODEL):
+                for _ in range(2):
+                    _post(client, "/model-versions/create", _version_request(model))
+                _post(client, "/model-versions/transition-stage", _production(model, 1))
             for _ in range(READ_MODEL_VERSIONS):
                 _post(client, "/model-versions/create", _version_request(READ_MODEL))
             _post(
@@ -92,12 +95,14 @@ def _operations() -> list[Operation]:
     search = f"/model-versions/search?filter=name%3D%27{READ_MODEL}%27&max_results=25"
     return [
         post(CREATE_VERSION, "/model-versions/create", _version_request(CREATE_MODEL)),
-        # Version 1 starts in Production, so requests alternate 2, 1, 2, ...
-        post(
+        # Each promotes a version of one of its thread's models (see promotions).
+        Operation(
             TRANSITION_STAGE,
-            "/model-versions/transition-stage",
-            _production(STAGE_MODEL, 2),
-            _production(STAGE_MODEL, 1),
+            "POST",
+            API + "/model-versions/transition-stage",
+            promotions(STAGE_MODEL, lambda model, version: json_body(_production(model, version))),
+            body_error_marker=ERROR_MARKER,
+            per_thread=True,
         ),
         post(
             READ_PRODUCTION,

@@ -22,6 +22,8 @@ from bench.operation import (
     TRANSITION_STAGE,
     Operation,
     json_body,
+    promotions,
+    stage_models,
 )
 from bench.proc_stats import sample, worker_pids
 from bench.server_process import free_port, running_server
@@ -113,9 +115,10 @@ class ModelregTarget:
             # The operations promote directly, as MLflow does: no approval step.
             _graphql(client, OPEN_PRODUCTION_GATE, {})
             _create_version(client, CREATE_MODEL, 1)
-            for version in (1, 2):
-                _create_version(client, STAGE_MODEL, version)
-            _to_production(client, STAGE_MODEL, 1)
+            for model in stage_models(STAGE_MODEL):
+                for version in (1, 2):
+                    _create_version(client, model, version)
+                _to_production(client, model, 1)
             for version in range(1, READ_MODEL_VERSIONS + 1):
                 _create_version(client, READ_MODEL, version)
             _to_production(client, READ_MODEL, READ_MODEL_VERSIONS)
@@ -132,12 +135,15 @@ def _operations(headers: dict[str, str]) -> list[Operation]:
     return [
         # Every request registers the next version of the same model.
         graphql(CREATE_VERSION, (CREATE_VERSION_MUTATION, {"i": _version_input(CREATE_MODEL, 2)})),
-        # Version 1 starts in PRODUCTION, so requests alternate 2, 1, 2, ... Concurrent
-        # requests can still ask for the stage a version already has: INVALID_TRANSITION.
-        graphql(
+        # Each promotes a version of one of its thread's models (see promotions).
+        Operation(
             TRANSITION_STAGE,
-            (TRANSITION_MUTATION, {"i": _production(STAGE_MODEL, 2)}),
-            (TRANSITION_MUTATION, {"i": _production(STAGE_MODEL, 1)}),
+            "POST",
+            "/graphql",
+            promotions(STAGE_MODEL, _transition_body),
+            '"errors"',
+            headers,
+            per_thread=True,
         ),
         graphql(READ_PRODUCTION, (READ_PRODUCTION_QUERY, {"n": READ_MODEL})),
         graphql(LIST_VERSIONS, (LIST_VERSIONS_QUERY, {"n": READ_MODEL})),
@@ -183,6 +189,11 @@ def _version_input(model: str, run: int) -> dict[str, Any]:
 
 def _production(model: str, version: int) -> dict[str, Any]:
     return {"modelName": model, "version": version, "stage": "PRODUCTION"}
+
+
+def _transition_body(model: str, version: int) -> str:
+    variables = {"i": _production(model, version)}
+    return json_body({"query": TRANSITION_MUTATION, "variables": variables})
 
 
 def _create_version(client: httpx.Client, model: str, run: int) -> None:

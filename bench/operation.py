@@ -1,6 +1,7 @@
 """What one benchmarked operation sends: the same shape for every server under test."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,9 +31,25 @@ SAME_CALL = {
 }
 
 
+# wrk's threads (bench/wrk.py): the transitions give each its own models.
+WRK_THREADS = 2
+# Each thread promotes version 2 of each of its models, then version 1 of each, and
+# again: a model's next request comes 16 requests later, long after its last one
+# ended (a thread has 4 connections). One model for all, alternating 2, 1, 2, ...,
+# had concurrent requests ask for the stage a version already had (INVALID_TRANSITION
+# in 450-2,000 of a run's responses), which made runs and servers incomparable. Now
+# only a run's first cycle can meet some (at most 32): the warm-up before it stops
+# mid-cycle, and the run starts its cycle from the top.
+STAGE_MODELS_PER_THREAD = 16
+
+
 @dataclass(frozen=True)
 class Operation:
-    """One HTTP request shape that wrk repeats; several bodies are sent in turn."""
+    """One HTTP request shape that wrk repeats; several bodies are sent in turn.
+
+    With `per_thread`, `bodies` is WRK_THREADS equal slices, and each wrk thread
+    sends only its own slice in turn.
+    """
 
     name: str
     method: str
@@ -41,6 +58,25 @@ class Operation:
     # Text in a 2xx body that means the request failed anyway (GraphQL's "errors").
     body_error_marker: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    per_thread: bool = False
+
+
+def stage_models(prefix: str) -> list[str]:
+    """The models the transitions move, STAGE_MODELS_PER_THREAD for each wrk thread."""
+    return [f"{prefix}-{i:02d}" for i in range(WRK_THREADS * STAGE_MODELS_PER_THREAD)]
+
+
+def promotions(prefix: str, body: Callable[[str, int], str]) -> list[str]:
+    """The transitions' bodies (`body(model, version)`), a slice per thread (`per_thread`).
+
+    Version 1 of every model starts in Production (seeded).
+    """
+    models = stage_models(prefix)
+    bodies: list[str] = []
+    for start in range(0, len(models), STAGE_MODELS_PER_THREAD):
+        mine = models[start : start + STAGE_MODELS_PER_THREAD]
+        bodies += [body(model, 2) for model in mine] + [body(model, 1) for model in mine]
+    return bodies
 
 
 def json_body(payload: Any) -> str:

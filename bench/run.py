@@ -19,9 +19,10 @@ BENCH_OPERATIONS keeps only the named operations.
 Each server gets a fresh SQLite database in a temporary directory under .bench/,
 runs with 2 worker processes on 127.0.0.1, is seeded over its API and then loaded
 by wrk (2 threads, 8 connections) one operation at a time: create a version,
-transition a stage to production (alternating between two versions), read the
-production version, list 25 versions, and a trivial health check that shows how
-fast wrk itself can go on this machine. Servers run one after the other, never
+promote a version to production (each wrk thread cycling through 16 models of
+its own, versions 2 then 1, so no two requests race), read the production
+version, list 25 versions, and a trivial health check that shows how fast wrk
+itself can go on this machine. Servers run one after the other, never
 together. wrk is installed with apt-get when missing. MLflow gets uvicorn[standard]
 (uvloop, httptools) like the registry, and its GenAI job runner and access log are
 off (see bench/mlflow_target.py). Results are printed as Markdown tables and

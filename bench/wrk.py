@@ -7,10 +7,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.operation import Operation
+from bench.operation import WRK_THREADS, Operation
 
 LUA_SCRIPT = Path(__file__).parent / "lua" / "operation.lua"
-THREADS = 2
+THREADS = WRK_THREADS
 CONNECTIONS = 8
 # Generous, so that slow writes show up in p99 instead of as wrk timeouts.
 REQUEST_TIMEOUT = "10s"
@@ -101,6 +101,7 @@ def run_wrk(
         operation.method,
         bodies_file,
         operation.body_error_marker or "-",
+        str(THREADS if operation.per_thread else 1),
     ]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:

@@ -1,11 +1,13 @@
 -- Drives one benchmark operation for wrk and prints its result as one JSON line.
 --
---   wrk -t 2 -c 8 -d 10s -s operation.lua URL -- METHOD BODIES_FILE ERROR_MARKER
+--   wrk -t 2 -c 8 -d 10s -s operation.lua URL -- METHOD BODIES_FILE ERROR_MARKER SLICES
 --
 -- BODIES_FILE holds one request body per line (or is "-" for no body). Each
 -- request sends the next body in turn, so a file with two bodies alternates
 -- between them; a single body is sent unchanged by wrk without calling Lua per
--- request. A 2xx response whose body contains ERROR_MARKER counts as a body
+-- request. With SLICES > 1 the bodies are that many equal slices, and thread k
+-- sends only slice k (so threads never send requests that race each other).
+-- A 2xx response whose body contains ERROR_MARKER counts as a body
 -- error (GraphQL reports failures in a 200 response; "-" disables the check).
 
 local threads = {}
@@ -13,6 +15,7 @@ local threads = {}
 -- Runs in the main Lua state once per thread; done() reads the threads' counters.
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_number", #threads)
 end
 
 -- Globals (not locals) so that done() can read them with thread:get().
@@ -42,6 +45,17 @@ function init(args)
   end
   if args[3] ~= "-" then
     error_marker = args[3]
+  end
+  local slices = tonumber(args[4] or "1")
+  if slices > 1 then
+    local size = math.floor(#bodies / slices)
+    local first = ((thread_number - 1) % slices) * size
+    local mine = {}
+    for i = first + 1, first + size do
+      table.insert(mine, bodies[i])
+    end
+    bodies = mine
+    wrk.body = bodies[1]
   end
   if #bodies < 2 then
     -- One fixed request: wrk builds it once (static mode) instead of per request.

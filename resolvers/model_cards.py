@@ -113,6 +113,14 @@ def require_card(
         )
 
 
+async def check_card(
+    conn: AsyncConnection, policy: Policy, model: ModelRecord, version: VersionRecord
+) -> None:
+    """`require_card`, reading the card only when the policy wants one (most do not)."""
+    if policy.require_model_card:
+        require_card(policy, model, version, await card_of(conn, version))
+
+
 async def card_history(
     ctx: RequestContext, version_id: int, *, first: int | None, after: str | None
 ) -> Page[CardRevisionRecord]:

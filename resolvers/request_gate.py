@@ -125,8 +125,7 @@ async def complete_if_satisfied(
         return request
     if isinstance(gate.policy, Policy):
         # The policy is read when deciding: a card removed since the request was made counts.
-        card = await model_cards.card_of(conn, version)
-        model_cards.require_card(gate.policy, model, version, card)
+        await model_cards.check_card(conn, gate.policy, model, version)
     (completed,) = await transition_requests.resolve(
         conn, [request.id], RequestStatus.COMPLETED, actor=ctx.actor, now=utcnow()
     )

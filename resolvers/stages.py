@@ -92,7 +92,7 @@ async def transition_stage(
             raise already_in_stage(name, version, stage)
         authorize_leaving_production(ctx, name, target)
         policy = await policy_for(conn, model.id, stage)
-        model_cards.require_card(policy, model, target, await model_cards.card_of(conn, target))
+        await model_cards.check_card(conn, policy, model, target)
         if policy.gated and not force:
             raise approval_required(policy, name, version)
         archived, moved = await move_version(

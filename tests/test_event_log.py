@@ -218,6 +218,37 @@ async def test_old_events_are_pruned_but_never_the_newest(db: Database) -> None:
     assert nodes(left)[0]["version"] == 3
 
 
+async def test_a_changes_events_are_logged_in_the_order_given(db: Database) -> None:
+    """A change's events are one INSERT (on SQLite too); the ids it returns and the
+    model's sequence numbers follow the order the events were given, whatever order
+    the database returns its rows in."""
+    types = ["model.updated", "model_version.created", "tag.set", "model_version.stage_changed"]
+
+    def rows(model: str) -> list[dict[str, Any]]:
+        row: dict[str, Any] = {
+            "sequence": None,
+            "data": {},
+            "model_name": model,
+            "created_at": utcnow(),
+        }
+        return [{**row, "type": kind} for kind in types]
+
+    async with db.transaction() as conn:
+        await event_log.insert_events(conn, rows("ordered")[:1])
+        logged = await event_log.insert_events(conn, rows("ordered") + rows("other"))
+    assert logged.ids == sorted(logged.ids)
+    columns = (webhook_events.c.id, webhook_events.c.type, webhook_events.c.model_name)
+    async with db.transaction() as conn:
+        found = await conn.execute(
+            select(*columns, webhook_events.c.sequence).where(webhook_events.c.id.in_(logged.ids))
+        )
+        by_id = {row.id: (row.type, row.model_name, row.sequence) for row in found}
+    assert [by_id[event_id] for event_id in logged.ids] == [
+        *((kind, "ordered", sequence) for sequence, kind in enumerate(types, start=2)),
+        *((kind, "other", sequence) for sequence, kind in enumerate(types, start=1)),
+    ]
+
+
 async def test_a_resuming_reader_gets_every_event_once_under_racing_writers(
     db: Database,
 ) -> None:

@@ -118,3 +118,19 @@ async def test_a_version_of_a_known_model_is_four_statements_while_nothing_subsc
         "INSERT INTO webhook_events",
         "INSERT INTO audit_log",
     ], statements
+
+
+async def test_a_promotion_writes_its_events_in_one_statement_and_reads_no_card(
+    db: Database,
+) -> None:
+    """Promoting archives the version in PRODUCTION: two events, one INSERT (SQLite sent
+    one per event). The version's card is read only when the stage's policy wants one."""
+    async with serving(db, Settings(webhook_dispatcher=False)) as api:
+        await register(api, "promoted", 2)
+        await transition(api, "promoted", 1, "PRODUCTION")
+        with counting_statements(db) as statements:
+            await transition(api, "promoted", 2, "PRODUCTION")
+    kinds = [" ".join(s.split()[:3]) for s in statements]
+    assert kinds.count("INSERT INTO webhook_events") == 1, statements
+    assert not [s for s in statements if "model_cards" in s], statements
+    assert len(statements) == 10, statements

@@ -103,7 +103,11 @@ class EventFilter:
 # transaction then reads the subscriptions only when there are some to match
 # (one statement less for every change while nothing subscribes).
 _ANY_WEBHOOK = exists().where(webhooks.c.active.is_(True)).label("any_webhook")
-_INSERT = insert(_e).returning(_e.c.id, _ANY_WEBHOOK, sort_by_parameter_order=True)
+# SQLite: one INSERT for all of a change's events, its RETURNING sorted by id
+# afterwards. Asking SQLAlchemy to keep the rows' order (sort_by_parameter_order)
+# sends one INSERT per event there; but the writer holds the database's write
+# lock, so a statement's rows take ascending ids in the order they are given.
+_INSERT = insert(_e).returning(_e.c.id, _ANY_WEBHOOK)
 _INSERT_WITH_XID = (
     insert(_e)
     .values(xid=_CURRENT_XID)
@@ -124,8 +128,10 @@ async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -
     number from `event_sequences`, in the same statement: the database's
     trigger does it (see migration 0011), in the order of `rows`.
     """
-    statement = _INSERT_WITH_XID if conn.dialect.name == "postgresql" else _INSERT
-    returned = (await conn.execute(statement, list(rows))).all()
+    if conn.dialect.name == "postgresql":
+        returned = (await conn.execute(_INSERT_WITH_XID, list(rows))).all()
+    else:
+        returned = sorted((await conn.execute(_INSERT, list(rows))).all(), key=lambda r: r.id)
     return Logged([row.id for row in returned], any(row.any_webhook for row in returned))
 
 

@@ -9,14 +9,16 @@ hands back the rows. Rolling back outside a transaction (what the pool does
 on every return in autocommit mode) needs no hand-off at all.
 
 Statements run inside `quick()` (lookups of a few rows through a unique
-index: a model by name, a model with its Production version, a token) need
-no hand-off either: they run on the event loop's own thread when the
-connection's thread has nothing in hand and no transaction is open. The
-hand-off itself (a futex wake, thread switches, the loop's wake-up pipe)
-costs more than such a lookup: a production read made ~5 voluntary context
-switches, now none. Anything else, and anything that begins a write
-transaction (it may wait for the write lock), still runs on the
-connection's thread, where a long statement blocks nobody.
+index: a model by name, a model with its Production version, a token; the
+few rows of a change's events) need no hand-off either: they run on the
+event loop's own thread when the connection's thread has nothing in hand,
+and either no transaction is open or the open one holds the write lock
+already (BEGIN IMMEDIATE ran: nothing left to wait for). The hand-off itself
+(a futex wake, thread switches, the loop's wake-up pipe) costs more than
+such a statement: a production read made ~5 voluntary context switches, now
+none. Anything else, and anything that begins a write transaction (it may
+wait for the write lock), still runs on the connection's thread, where a
+long statement blocks nobody.
 
 Writers across processes queue on an flock() of a lock file beside the
 database before they BEGIN IMMEDIATE, and release it when they commit or roll
@@ -102,6 +104,7 @@ class OneHopCursor:
             self.lastrowid = cursor.lastrowid
         finally:
             cursor.close()
+            self._connection.statement_ran()
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> "OneHopCursor":
         if self._connection.runs_inline():
@@ -138,6 +141,9 @@ class OneHopConnection(aiosqlite.Connection):
         self._write_lock_path = write_lock_path
         self._write_lock: int | None = None  # the lock file's descriptor while held
         self._deferred_begin: str | None = None
+        # The open transaction began IMMEDIATE: it holds the write lock, so its
+        # statements wait for nobody (set and cleared on the thread).
+        self._holds_write_lock = False
         # A hand-off was cancelled while queued or running: it may yet BEGIN and
         # take the write lock, so the next rollback must follow it on the thread.
         self._abandoned = False
@@ -154,7 +160,7 @@ class OneHopConnection(aiosqlite.Connection):
             and self._deferred_begin is None
             and self._running
             and self._connection is not None
-            and not self._connection.in_transaction
+            and (not self._connection.in_transaction or self._holds_write_lock)
         )
 
     async def on_thread(self, function: Callable[..., None], *args: Any) -> None:
@@ -219,10 +225,17 @@ class OneHopConnection(aiosqlite.Connection):
         except BaseException:
             self._release_write_lock()
             raise
+        self._holds_write_lock = statement.upper().startswith("BEGIN IMMEDIATE")
         if self._write_lock_path is not None:  # the queued writer (not the one that never waits)
             LOCK_WAIT.observe(time.perf_counter() - started)
 
+    def statement_ran(self) -> None:
+        # Runs where the statement ran. A statement may have ended the transaction (COMMIT).
+        if not self.sqlite_connection.in_transaction:
+            self._holds_write_lock = False
+
     def _release_write_lock(self) -> None:
+        self._holds_write_lock = False  # the transaction is over (or never began)
         if self._write_lock is not None:
             descriptor, self._write_lock = self._write_lock, None
             os.close(descriptor)  # closing the descriptor releases its flock

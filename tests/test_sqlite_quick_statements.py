@@ -82,6 +82,33 @@ async def test_a_quick_statement_that_begins_a_write_transaction_runs_on_the_con
     await connection.rollback()
 
 
+async def test_quick_statements_of_a_write_transaction_run_inline_once_it_holds_the_lock(
+    connection: OneHopConnection,
+) -> None:
+    """After BEGIN IMMEDIATE nothing is left to wait for: a quick statement of the
+    transaction runs on the loop's thread; the transaction commits as one, and the
+    next one (its BEGIN deferred again) starts on the connection's thread."""
+    loop_thread = threading.get_ident()
+    cursor = connection.cursor()
+    await cursor.execute("CREATE TABLE rows (n INTEGER)")
+    for commit in (True, False):
+        connection.defer_begin("BEGIN IMMEDIATE")
+        with sqlite_driver.quick():
+            assert await thread_of(connection) != loop_thread  # it begins the transaction
+            await cursor.execute("INSERT INTO rows VALUES (thread_id())")
+        await cursor.execute("INSERT INTO rows VALUES (thread_id())")  # not quick
+        await (connection.commit() if commit else connection.rollback())
+    await cursor.execute("SELECT n FROM rows")
+    quick_row, other_row = [row[0] for row in await cursor.fetchall()]
+    assert quick_row == loop_thread
+    assert other_row != loop_thread
+    # A deferred (not IMMEDIATE) transaction could still wait for the lock: not inline.
+    await cursor.execute("BEGIN")
+    with sqlite_driver.quick():
+        assert await thread_of(connection) != loop_thread
+    await connection.rollback()
+
+
 async def test_errors_of_quick_statements_reach_the_caller(
     connection: OneHopConnection,
 ) -> None:

@@ -47,6 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage import sqlite_driver
 from storage.records import EventRecord, event_data
 from storage.tables import webhook_deliveries, webhook_events, webhooks
 
@@ -131,7 +132,11 @@ async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -
     if conn.dialect.name == "postgresql":
         returned = (await conn.execute(_INSERT_WITH_XID, list(rows))).all()
     else:
-        returned = sorted((await conn.execute(_INSERT, list(rows))).all(), key=lambda r: r.id)
+        # A change's few rows, in a transaction that holds the write lock: on the
+        # loop's thread, without a hand-off to the connection's (storage/sqlite_driver.py).
+        with sqlite_driver.quick():
+            result = await conn.execute(_INSERT, list(rows))
+        returned = sorted(result.all(), key=lambda row: row.id)
     return Logged([row.id for row in returned], any(row.any_webhook for row in returned))
 
 

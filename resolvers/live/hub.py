@@ -8,8 +8,10 @@ is a cheap stat of the file, asked every few milliseconds), and every poll
 interval whatever happens, since a NOTIFY can be missed and on PostgreSQL an
 event becomes readable only when older transactions end
 (storage/queries/events.py).
-While nobody subscribes it reads nothing at all; the first subscriber to
-come starts it again from the newest event.
+While nobody subscribes it reads nothing at all, nor listens for other
+workers' writes (each commit writes the WAL several times, and each write
+would wake every worker); the first subscriber to come starts it again from
+the newest event.
 
 Each subscriber has a bounded queue. The hub never waits for one: a
 subscriber whose queue is full is closed as a slow consumer (its client
@@ -46,7 +48,7 @@ from storage.database import Database
 from storage.queries import events
 from storage.queries.events import START, EventFilter, Position
 from storage.records import EventRecord
-from storage.wakeups import Listen
+from storage.wakeups import Listen, Stop
 
 logger = logging.getLogger("modelreg.live")
 
@@ -237,8 +239,13 @@ class EventHub:
         self._db = db
         self._config = config
         self._listen = listen
+        # Hints are listened to only while this process has subscribers: every commit
+        # writes the WAL file several times (~5 for a promotion), and each write would
+        # otherwise wake every worker's loop for nothing (see _watch_writes).
         self._hints = hints
-        self._changed = changed
+        self._stop_hints: Stop | None = None
+        self._changed = None if hints is not None else changed
+        self._changed_without_hints = changed
         self._wakeup = asyncio.Event()
         # Why the wake-up event was set: a known commit (retry until it is readable), a hint.
         self._committed = False
@@ -264,12 +271,6 @@ class EventHub:
     async def start(self) -> None:
         if self._listen is not None:
             self._stop_listening.append(await self._listen(self.wake))
-        if self._hints is not None:
-            try:
-                self._stop_listening.append(await self._hints(self.hint))
-                self._changed = None  # hinted at once: no need to look every few ms
-            except OSError as error:  # e.g. out of inotify watches: `changed` still looks
-                logger.warning("live: no write hints (%s); polling instead", error)
         self._task = asyncio.create_task(self._run(), name="live-events")
 
     def wake(self) -> None:
@@ -314,6 +315,7 @@ class EventHub:
                 limit=limit,
             )
         async with self._reading:
+            await self._watch_writes()
             if not self._subscribers:  # nothing was read while nobody listened
                 async with self._db.read() as conn:
                     self.position = await events.last_position(conn)
@@ -333,6 +335,31 @@ class EventHub:
             self._per_owner[owner] -= 1
             if self._per_owner[owner] <= 0:
                 del self._per_owner[owner]
+            if not self._subscribers:
+                await self._unwatch_writes()
+
+    async def _watch_writes(self) -> None:
+        """Listen for other processes' writes (before the first subscriber reads its position,
+        so none is missed), unless already listening or unable to."""
+        if self._hints is None or self._stop_hints is not None:
+            return
+        try:
+            self._stop_hints = await self._hints(self.hint)
+        except OSError as error:  # e.g. out of inotify watches: `changed` looks instead
+            logger.warning("live: no write hints (%s); polling instead", error)
+            self._hints = None
+            self._changed = self._changed_without_hints
+
+    async def _unwatch_writes(self) -> None:
+        # Taken before the await: a subscriber joining meanwhile starts a watch of its own.
+        stop, self._stop_hints = self._stop_hints, None
+        if stop is not None:
+            await stop()
+
+    @property
+    def watching_writes(self) -> bool:
+        """Whether other processes' writes are being listened for (while anyone subscribes)."""
+        return self._stop_hints is not None
 
     def close_all(self, reason: Closed) -> None:
         """Close every subscription (the server is stopping); none may start after."""
@@ -348,6 +375,7 @@ class EventHub:
                 await self._task
         for stop_listening in self._stop_listening:
             await stop_listening()
+        await self._unwatch_writes()
 
     async def _run(self) -> None:
         retry = EAGER_RETRY_SECONDS

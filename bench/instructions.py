@@ -28,6 +28,7 @@ every request is a real move (and archives the version it displaces).
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,12 +90,15 @@ def instructions(server: Server, operation: str, count: int, warmup: int) -> int
     with tempfile.TemporaryDirectory(prefix="instructions-", dir=REPO_ROOT / ".bench") as tmp:
         workdir = Path(tmp)
         env = _environment(server, workdir)
+        # A copy beside the database: run from bench/, its token.py would shadow the stdlib's.
+        worker = workdir / WORKER.name
+        shutil.copy(WORKER, worker)
         command = [
             "valgrind",
             "--tool=callgrind",
             f"--callgrind-out-file={workdir}/callgrind.out",
             str(server.python),
-            str(WORKER),
+            str(worker),
             operation,
             str(count),
             str(warmup),

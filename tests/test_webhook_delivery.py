@@ -278,10 +278,14 @@ async def test_old_log_rows_are_pruned(db: Database, receiver: Receiver) -> None
 
 
 async def test_concurrency_per_endpoint_is_bounded(db: Database, receiver: Receiver) -> None:
-    settings = FAST_WEBHOOKS.model_copy(update={"webhook_concurrency_per_endpoint": 3})
+    # A send that times out frees its slot while the receiver still holds the request,
+    # which the receiver would count as a fourth at once: the timeout is far from 0.5 s.
+    settings = FAST_WEBHOOKS.model_copy(
+        update={"webhook_concurrency_per_endpoint": 3, "webhook_timeout_seconds": 10.0}
+    )
     async with serving(db, settings) as api:
-        # Each answer takes 0.5 s (the send timeout is 1 s): the registrations below
-        # outpace three at a time even on a loaded machine, so three are always waiting.
+        # Each answer takes 0.5 s: the registrations below outpace three at a time
+        # even on a loaded machine, so three are always waiting.
         url = receiver.script("/slow", Reply(200, delay=0.5))
         await create_webhook(api, url, ["model_version.created"])
         await create_webhook(api, receiver.url("/fast"), ["model_version.created"])

@@ -7,7 +7,7 @@ executes, whatever else runs beside it, so the same code on the same input
 gives (nearly) the same count twice.
 
     .venv/bin/python -m bench.instructions [--baseline REF[,REF...]] [--requests 100]
-        [--operations create,transition]
+        [--operations create,transition] [--baselines-only]
 
 For each server (this checkout, then each baseline, installed as `make bench`
 installs them) and operation, a process serves the registry in-process (the
@@ -124,6 +124,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--operations", default=",".join(OPERATIONS))
+    parser.add_argument(
+        "--baselines-only", action="store_true", help="not this checkout (measured elsewhere)"
+    )
     args = parser.parse_args()
     operations = [name.strip() for name in args.operations.split(",") if name.strip()]
     unknown = set(operations) - set(OPERATIONS)
@@ -131,6 +134,8 @@ def main() -> int:
         raise SystemExit(f"--operations: unknown {', '.join(sorted(unknown))}")
     (REPO_ROOT / ".bench").mkdir(exist_ok=True)
     measured = servers([ref.strip() for ref in args.baseline.split(",") if ref.strip()])
+    if args.baselines_only:
+        measured = measured[1:]
     print(f"| server | {' | '.join(f'{name} (M instructions/request)' for name in operations)} |")
     print(f"|---|{'---:|' * len(operations)}")
     for server in measured:

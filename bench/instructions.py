@@ -1,4 +1,4 @@
-"""Instructions per write request, counted by callgrind: a before/after that load cannot sway.
+"""Instructions per request, counted by callgrind: a before/after that load cannot sway.
 
 `make bench` gives requests per second and CPU time per request, and on this
 shared 2-core machine both move ±30% between runs: a change of 10% (the event
@@ -7,7 +7,7 @@ executes, whatever else runs beside it, so the same code on the same input
 gives (nearly) the same count twice.
 
     .venv/bin/python -m bench.instructions [--baseline REF[,REF...]] [--requests 100]
-        [--operations create,transition] [--baselines-only]
+        [--operations create,transition,read] [--baselines-only]
 
 For each server (this checkout, then each baseline, installed as `make bench`
 installs them) and operation, a process serves the registry in-process (the
@@ -22,7 +22,9 @@ cache expiry), since callgrind slows the process ~50x and timers would fire
 50x more often per request than in real time.
 
 Transitions promote version 2, then 1, then 2 ... of 16 models in turn, so
-every request is a real move (and archives the version it displaces).
+every request is a real move (and archives the version it displaces). Reads
+(`--operations read`, not run by default) ask for a model's production
+version, as `make bench` does.
 """
 
 import argparse
@@ -39,7 +41,7 @@ from bench.baseline import commit_of
 from bench.baseline import install as install_baseline
 from bench.config import REPO_ROOT
 
-OPERATIONS = ("create", "transition")
+OPERATIONS = ("create", "transition", "read")
 # The process callgrind watches (bench/instructions_worker.py), run in the server's own
 # checkout and virtualenv (a baseline's for a baseline).
 WORKER = Path(__file__).with_name("instructions_worker.py")
@@ -123,7 +125,7 @@ def main() -> int:
     parser.add_argument("--baseline", default="", help="git refs, comma-separated")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--operations", default=",".join(OPERATIONS))
+    parser.add_argument("--operations", default="create,transition")
     parser.add_argument(
         "--baselines-only", action="store_true", help="not this checkout (measured elsewhere)"
     )

@@ -1,6 +1,6 @@
 """The process bench/instructions.py counts: the registry in-process, seeded, then N writes.
 
-    python bench/instructions_worker.py create|transition COUNT WARMUP
+    python bench/instructions_worker.py create|transition|read COUNT WARMUP
 
 Run with the server's checkout as the working directory (its code is
 imported from there) and MODELREG_DATABASE_URL and BENCH_TOKEN (an admin
@@ -32,6 +32,8 @@ mutation($i: TransitionStageInput!) {
 OPEN_GATE = """
 mutation { setStagePolicy(input: {stage: PRODUCTION, requiredApprovals: 0}) { policy { gated } } }
 """
+READ_PRODUCTION = """
+query($n: String!) { model(name: $n) { productionVersion { version source runId stage } } }"""
 STAGE_MODELS = [f"stage-{i:02d}" for i in range(16)]
 Request = tuple[str, dict[str, Any]]
 
@@ -57,10 +59,13 @@ def promote(model: str, version: int) -> Request:
 
 
 def measured(operation: str, count: int) -> Iterator[Request]:
-    """Creates of the next version; or promotions of version 2, then 1, ... of each model."""
+    """Creates of the next version; promotions of version 2, then 1, ... of each model;
+    or reads of a model's production version (what `make bench` reads)."""
     for i in range(count):
         if operation == "create":
             yield create("create", i + 2)
+        elif operation == "read":
+            yield READ_PRODUCTION, {"n": STAGE_MODELS[i % len(STAGE_MODELS)]}
         else:
             turn, index = divmod(i, len(STAGE_MODELS))
             yield promote(STAGE_MODELS[index], 2 if turn % 2 == 0 else 1)

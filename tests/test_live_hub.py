@@ -33,21 +33,15 @@ async def test_other_writers_are_listened_for_only_while_someone_subscribes(db: 
     other_writer = create_database(db.url)  # never wakes the hub itself
     await hub.start()
     try:
-        assert not hub.watching_writes
-        await log_an_event(other_writer, "before")
-        async with hub.subscription(EventFilter(), "tester", ignore) as subscriber:
-            assert hub.watching_writes
-            await log_an_event(other_writer, "during")
-            got = await asyncio.wait_for(subscriber.next(), timeout=5)
-            assert got.model_name == "during"
-        assert not hub.watching_writes
-        # A subscriber after a pause is watched for again, from the newest event.
-        await log_an_event(other_writer, "between")
-        async with hub.subscription(EventFilter(), "tester", ignore) as subscriber:
-            assert hub.watching_writes
-            await log_an_event(other_writer, "after")
-            got = await asyncio.wait_for(subscriber.next(), timeout=5)
-            assert got.model_name == "after"
+        # Twice: a subscriber after a pause is watched for again, from the newest event.
+        for round_ in ("first", "second"):
+            assert not hub.watching_writes
+            await log_an_event(other_writer, f"before the {round_} subscriber")
+            async with hub.subscription(EventFilter(), "tester", ignore) as subscriber:
+                assert hub.watching_writes
+                await log_an_event(other_writer, f"during the {round_}")
+                got = await asyncio.wait_for(subscriber.next(), timeout=5)
+                assert got.model_name == f"during the {round_}"
         assert not hub.watching_writes
     finally:
         await hub.stop()
